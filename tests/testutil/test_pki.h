@@ -1,0 +1,154 @@
+// Builds keys, certificates and CRLs at test time, so that no certificate files
+// are committed and every test says in code what its certificates contain.
+//
+//   TestCert root = MustIssue(RootSpec("Root"), nullptr);
+//   TestCert ica = MustIssue(IntermediateSpec("ICA"), &root);
+//   TestCert leaf = MustIssue(LeafSpec("leaf", {"a.example"}), &ica);
+#ifndef CHAINVERIFY_TESTS_TESTUTIL_TEST_PKI_H_
+#define CHAINVERIFY_TESTS_TESTUTIL_TEST_PKI_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace chainverify::testing {
+
+enum class KeyType { kRsa2048, kRsa1024, kEcP256, kEcP384, kEd25519 };
+
+// A key pair. Copies share the same EVP_PKEY.
+class TestKey {
+ public:
+  // RSA generation is slow, so by default one key per type is made per process
+  // and shared; pass fresh = true for a key no other caller has.
+  static TestKey Generate(KeyType type) { return Generate(type, false); }
+  static TestKey Generate(KeyType type, bool fresh);
+
+  TestKey() = default;  // Holds no key; get() returns nullptr.
+
+  EVP_PKEY* get() const { return pkey_.get(); }
+  // DER SubjectPublicKeyInfo.
+  std::string SpkiDer() const;
+
+ private:
+  explicit TestKey(EVP_PKEY* pkey);  // Takes ownership.
+  std::shared_ptr<EVP_PKEY> pkey_;
+};
+
+// What to put in a certificate. The defaults give a leaf-like certificate
+// without SAN or EKU; RootSpec/IntermediateSpec/LeafSpec fill in the usual.
+struct CertSpec {
+  // Subject: the `extra_subject` attributes in order (e.g. {"C","US"},
+  // {"O","Example"}), then CN = common_name. An empty common_name adds no CN.
+  std::string common_name;
+  std::vector<std::pair<std::string, std::string>> extra_subject;
+  // When set, the issuer name is CN=<issuer_override> instead of the issuer's
+  // subject (still signed by the issuer's key), so the names do not chain.
+  std::optional<std::string> issuer_override;
+
+  // basicConstraints, always critical: cA = is_ca, pathLenConstraint =
+  // path_len (even on a non-CA, so tests can build that invalid case).
+  bool is_ca = false;
+  std::optional<int> path_len;
+  bool include_basic_constraints = true;
+
+  absl::Time not_before = absl::FromUnixSeconds(1700000000);  // 2023-11-14
+  absl::Time not_after = absl::FromUnixSeconds(1900000000);   // 2030-03-17
+
+  // subjectAltName (non-critical); no extension when all three are empty.
+  std::vector<std::string> dns_names;
+  std::vector<std::string> ip_addresses;  // "10.0.0.1", "::1"
+  std::vector<std::string> emails;
+
+  // extKeyUsage (non-critical): short names or dotted OIDs ("serverAuth",
+  // "anyExtendedKeyUsage", "1.2.3.4"). nullopt: no extension.
+  std::optional<std::vector<std::string>> extended_key_usage;
+  // keyUsage in OpenSSL config syntax ("critical,digitalSignature").
+  // nullopt: "critical,keyCertSign,cRLSign" for a CA, else
+  // "critical,digitalSignature". An empty string: no extension.
+  std::optional<std::string> key_usage;
+
+  // nameConstraints (critical); no extension when all four are empty.
+  std::vector<std::string> permitted_dns, excluded_dns;
+  std::vector<std::string> permitted_ip, excluded_ip;  // CIDR: "10.0.0.0/8"
+
+  std::vector<std::string> crl_distribution_points;     // URIs, one DP each
+  std::vector<std::string> ocsp_urls, ca_issuers_urls;  // authorityInfoAccess
+  std::vector<std::string> certificate_policies;        // OIDs
+
+  bool include_subject_key_id = true;
+  bool include_authority_key_id = true;
+
+  // Signature digest, by OpenSSL name ("sha256", "sha1", "md5", "sha384").
+  // Ignored when the issuer key is Ed25519, which has none.
+  std::string digest = "sha256";
+  // Serial number in hex. nullopt: 16 random bytes, positive.
+  std::optional<std::string> serial_hex;
+  // Type of this certificate's key. Issue() makes a fresh one unless given a
+  // key, so that a signature from the wrong issuer really fails to verify.
+  KeyType key_type = KeyType::kEcP256;
+
+  // Any other extension, added last: `der_value` is the DER that goes inside
+  // the extnValue OCTET STRING.
+  struct RawExtension {
+    std::string oid;
+    bool critical = false;
+    std::string der_value;
+  };
+  std::vector<RawExtension> raw_extensions;
+};
+
+// A CA certificate spec (is_ca, default CA key usage).
+CertSpec RootSpec(std::string cn);
+CertSpec IntermediateSpec(std::string cn);
+// An end-entity spec: SAN dNSNames, EKU serverAuth+clientAuth, KU
+// digitalSignature.
+CertSpec LeafSpec(std::string cn, std::vector<std::string> dns_names);
+
+struct TestCert {
+  std::string der;
+  TestKey key;  // This certificate's own key pair.
+  std::string subject_cn;
+  std::shared_ptr<X509> parsed;  // `der` parsed back.
+
+  X509* x509() const { return parsed.get(); }
+  std::string pem() const;
+  // Serial number as uppercase hex, the form IssueCrl() accepts.
+  std::string serial_hex() const;
+};
+
+// Issues a certificate for `spec`. With issuer == nullptr it is self-signed;
+// otherwise it is signed by issuer->key, names issuer's subject as its issuer,
+// and its authorityKeyIdentifier is the issuer's subjectKeyIdentifier.
+// `key` reuses a subject key, e.g. to cross-sign one subject by two issuers,
+// or TestKey::Generate(type) to save RSA key generation time.
+absl::StatusOr<TestCert> Issue(const CertSpec& spec, const TestCert* issuer,
+                               std::optional<TestKey> key = std::nullopt);
+
+// Issue(), but aborts the process with the error on failure: for tests, whose
+// specs are fixed and should never fail to build.
+TestCert MustIssue(const CertSpec& spec, const TestCert* issuer,
+                   std::optional<TestKey> key = std::nullopt);
+
+// A v2 CRL from `issuer` revoking `revoked_serial_hex` (revocation date =
+// this_update), with cRLNumber and authorityKeyIdentifier. Returns DER.
+absl::StatusOr<std::string> IssueCrl(
+    const TestCert& issuer, const std::vector<std::string>& revoked_serial_hex,
+    absl::Time this_update, absl::Time next_update, int64_t crl_number = 1);
+
+// PEM armour around `der`, with the given label.
+std::string DerToPem(absl::string_view der,
+                     absl::string_view label = "CERTIFICATE");
+
+}  // namespace chainverify::testing
+
+#endif  // CHAINVERIFY_TESTS_TESTUTIL_TEST_PKI_H_
