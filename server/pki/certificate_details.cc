@@ -1,0 +1,169 @@
+#include "server/pki/certificate_details.h"
+
+#include <arpa/inet.h>
+
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/x509v3.h>
+
+#include "absl/strings/escaping.h"
+
+namespace chainverify::pki {
+namespace {
+
+void SetTimestamp(absl::Time t, google::protobuf::Timestamp* out) {
+  out->set_seconds(absl::ToUnixSeconds(t));
+}
+
+std::string Asn1StringToUtf8(const ASN1_STRING* s) {
+  unsigned char* utf8 = nullptr;
+  int len = ASN1_STRING_to_UTF8(&utf8, s);
+  if (len < 0) return "";
+  std::string out(reinterpret_cast<char*>(utf8), len);
+  OPENSSL_free(utf8);
+  return out;
+}
+
+void AddAttributes(X509_NAME* name,
+                   google::protobuf::RepeatedPtrField<v1::NameAttribute>* out) {
+  for (int i = 0; i < X509_NAME_entry_count(name); ++i) {
+    X509_NAME_ENTRY* entry = X509_NAME_get_entry(name, i);
+    const ASN1_OBJECT* obj = X509_NAME_ENTRY_get_object(entry);
+    v1::NameAttribute* attr = out->Add();
+    const int nid = OBJ_obj2nid(obj);
+    if (nid != NID_undef) {
+      attr->set_type(OBJ_nid2sn(nid));
+    } else {
+      char buf[128];
+      OBJ_obj2txt(buf, sizeof(buf), obj, 1);
+      attr->set_type(buf);
+    }
+    attr->set_value(Asn1StringToUtf8(X509_NAME_ENTRY_get_data(entry)));
+  }
+}
+
+std::string IpToString(const std::string& raw) {
+  char buf[INET6_ADDRSTRLEN] = {0};
+  inet_ntop(raw.size() == 4 ? AF_INET : AF_INET6, raw.data(), buf, sizeof(buf));
+  return buf;
+}
+
+// URLs from authorityInfoAccess (RFC 5280 4.2.2.1).
+void AddAccessUrls(X509* x, v1::CertificateDetails* out) {
+  auto* aia = static_cast<AUTHORITY_INFO_ACCESS*>(
+      X509_get_ext_d2i(x, NID_info_access, nullptr, nullptr));
+  if (aia == nullptr) return;
+  for (int i = 0; i < sk_ACCESS_DESCRIPTION_num(aia); ++i) {
+    ACCESS_DESCRIPTION* ad = sk_ACCESS_DESCRIPTION_value(aia, i);
+    if (ad->location->type != GEN_URI) continue;
+    std::string url = Asn1StringToUtf8(ad->location->d.uniformResourceIdentifier);
+    const int method = OBJ_obj2nid(ad->method);
+    if (method == NID_ad_OCSP) out->add_ocsp_urls(url);
+    if (method == NID_ad_ca_issuers) out->add_ca_issuers_urls(url);
+  }
+  AUTHORITY_INFO_ACCESS_free(aia);
+}
+
+// Full-name URLs from cRLDistributionPoints (RFC 5280 4.2.1.13).
+void AddCrlUrls(X509* x, v1::CertificateDetails* out) {
+  auto* dps = static_cast<CRL_DIST_POINTS*>(
+      X509_get_ext_d2i(x, NID_crl_distribution_points, nullptr, nullptr));
+  if (dps == nullptr) return;
+  for (int i = 0; i < sk_DIST_POINT_num(dps); ++i) {
+    DIST_POINT* dp = sk_DIST_POINT_value(dps, i);
+    if (dp->distpoint == nullptr || dp->distpoint->type != 0) continue;
+    GENERAL_NAMES* names = dp->distpoint->name.fullname;
+    for (int j = 0; j < sk_GENERAL_NAME_num(names); ++j) {
+      GENERAL_NAME* name = sk_GENERAL_NAME_value(names, j);
+      if (name->type == GEN_URI) {
+        out->add_crl_distribution_points(Asn1StringToUtf8(name->d.uniformResourceIdentifier));
+      }
+    }
+  }
+  CRL_DIST_POINTS_free(dps);
+}
+
+v1::CertificateError ToProto(const CertError& e) {
+  v1::CertificateError out;
+  out.set_id(e.id->name);
+  out.set_status(e.id->status);
+  out.set_severity(e.severity == Severity::kError ? v1::CertificateError::ERROR
+                                                  : v1::CertificateError::WARNING);
+  out.set_chain_index(e.chain_index);
+  out.set_request_index(e.request_index);
+  out.set_diagnostic(e.diagnostic);
+  return out;
+}
+
+}  // namespace
+
+std::string NameToString(X509_NAME* name) {
+  std::unique_ptr<BIO, OpenSslDeleter<BIO, BIO_free_all>> bio(BIO_new(BIO_s_mem()));
+  X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, len);
+}
+
+void DescribeCertificate(const ChainEntry& entry, v1::CertificateDetails* out) {
+  const Certificate& cert = *entry.certificate;
+  X509* x = cert.x509();
+  out->set_der(cert.der());
+  out->set_source(entry.anchor != nullptr ? v1::TRUST_STORE : v1::REQUEST);
+  out->set_request_index(entry.request_index);
+  out->set_subject(NameToString(cert.subject()));
+  out->set_issuer(NameToString(cert.issuer()));
+  AddAttributes(cert.subject(), out->mutable_subject_attributes());
+  AddAttributes(cert.issuer(), out->mutable_issuer_attributes());
+  if (BIGNUM* serial = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), nullptr)) {
+    char* hex = BN_bn2hex(serial);
+    out->set_serial_number(hex);
+    OPENSSL_free(hex);
+    BN_free(serial);
+  }
+  out->set_version(cert.version());
+  SetTimestamp(cert.not_before(), out->mutable_not_before());
+  SetTimestamp(cert.not_after(), out->mutable_not_after());
+
+  const GeneralNames& sans = cert.subject_alt_names();
+  auto add_san = [out](v1::SubjectAltName::Kind kind, std::string value) {
+    v1::SubjectAltName* san = out->add_subject_alt_names();
+    san->set_kind(kind);
+    san->set_value(std::move(value));
+  };
+  for (const std::string& dns : sans.dns_names) add_san(v1::SubjectAltName::DNS, dns);
+  for (const std::string& ip : sans.ip_addresses) {
+    add_san(v1::SubjectAltName::IP_ADDRESS, IpToString(ip));
+  }
+  for (const std::string& uri : sans.uris) add_san(v1::SubjectAltName::URI, uri);
+  for (const std::string& email : sans.emails) add_san(v1::SubjectAltName::EMAIL, email);
+  for (const std::string& der : sans.directory_names) {
+    const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
+    X509NamePtr name(d2i_X509_NAME(nullptr, &p, static_cast<long>(der.size())));
+    if (name) add_san(v1::SubjectAltName::DIRECTORY_NAME, NameToString(name.get()));
+  }
+  for (int i = 0; i < sans.other_names + sans.registered_ids; ++i) {
+    add_san(v1::SubjectAltName::OTHER, "");
+  }
+
+  out->set_sha256(HexEncode(cert.sha256()));
+  out->set_spki_sha256(absl::Base64Escape(cert.spki_sha256()));
+  AddAccessUrls(x, out);
+  AddCrlUrls(x, out);
+  out->set_is_ca(cert.is_ca());
+  out->set_signature_algorithm(OBJ_nid2ln(cert.signature_nid()));
+  out->set_public_key_algorithm(OBJ_nid2sn(EVP_PKEY_get_base_id(cert.public_key())));
+  out->set_public_key_bits(EVP_PKEY_get_bits(cert.public_key()));
+}
+
+void FillVerdict(const VerifyResult& result, v1::VerifyResponse* response) {
+  response->set_verdict(result.trusted ? v1::TRUSTED : v1::REJECTED);
+  response->set_status(result.status);
+  auto* chain = result.trusted ? response->mutable_verified_chain()
+                               : response->mutable_best_attempted_chain();
+  for (const ChainEntry& entry : result.chain) DescribeCertificate(entry, chain->Add());
+  for (int i : result.unused_request_indices) response->add_unused_certificate_indices(i);
+  for (const CertError& e : result.errors) *response->add_errors() = ToProto(e);
+}
+
+}  // namespace chainverify::pki

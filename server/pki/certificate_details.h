@@ -1,0 +1,24 @@
+// Renders core results as API messages: the facts about each certificate
+// (what Python's getpeercert() gives, plus fingerprints) and the verdict
+// fields of VerifyResponse. Messages only; no gRPC.
+#ifndef CHAINVERIFY_SERVER_PKI_CERTIFICATE_DETAILS_H_
+#define CHAINVERIFY_SERVER_PKI_CERTIFICATE_DETAILS_H_
+
+#include "chainverify/v1/verifier.pb.h"
+#include "server/pki/verifier.h"
+
+namespace chainverify::pki {
+
+// Fills `out` with the details of `entry`'s certificate.
+void DescribeCertificate(const ChainEntry& entry, v1::CertificateDetails* out);
+
+// Fills verdict, status, the chain, unused indices and errors of `response`
+// from `result`. Leaves request_id, policy, decision id and time to the caller.
+void FillVerdict(const VerifyResult& result, v1::VerifyResponse* response);
+
+// RFC 2253 rendering of a name.
+std::string NameToString(X509_NAME* name);
+
+}  // namespace chainverify::pki
+
+#endif  // CHAINVERIFY_SERVER_PKI_CERTIFICATE_DETAILS_H_

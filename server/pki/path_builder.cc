@@ -1,0 +1,287 @@
+#include "server/pki/path_builder.h"
+
+#include <algorithm>
+#include <map>
+#include <utility>
+
+#include <openssl/err.h>
+
+#include "absl/strings/str_cat.h"
+
+namespace chainverify::pki {
+namespace {
+
+// Choosing among failed paths: a path that reached a trust anchor but failed
+// validation explains the rejection better than one that found no issuer, and
+// a longer partial path better than a shorter one. Among anchored paths the
+// first one found (the best-ordered) wins.
+int FailedPathRank(const std::vector<PathElement>& path) {
+  const bool anchored = !path.empty() && path.back().anchor != nullptr;
+  return (anchored ? 1000 : 0) + static_cast<int>(path.size());
+}
+
+// A candidate issuer with its sort key (see path_builder.h for the order).
+struct Candidate {
+  PathElement element;
+  int trust_rank;    // 0 = anchor, 1 = uploaded
+  int key_id_rank;   // 0 = match, 1 = no data, 2 = mismatch
+  int self_issued;   // 0 = not self-issued
+  absl::Time not_before;
+  int order;         // upload / load order
+
+  bool operator<(const Candidate& o) const {
+    if (trust_rank != o.trust_rank) return trust_rank < o.trust_rank;
+    if (key_id_rank != o.key_id_rank) return key_id_rank < o.key_id_rank;
+    if (self_issued != o.self_issued) return self_issued < o.self_issued;
+    if (not_before != o.not_before) return not_before > o.not_before;
+    return order < o.order;
+  }
+};
+
+int KeyIdRank(const Certificate& child, const Certificate& issuer) {
+  if (!child.authority_key_id() || !issuer.subject_key_id()) return 1;
+  return *child.authority_key_id() == *issuer.subject_key_id() ? 0 : 2;
+}
+
+class Search {
+ public:
+  Search(const std::vector<CertificatePtr>& uploads, const TrustStore& store,
+         const SearchLimits& limits, int max_depth, PathValidator* validator)
+      : uploads_(uploads),
+        store_(store),
+        limits_(limits),
+        max_depth_(max_depth),
+        validator_(validator),
+        deadline_(absl::Now() + limits.deadline) {}
+
+  PathBuilderResult Run() {
+    PathBuilderResult result;
+    path_.push_back({uploads_[0], 0, nullptr});
+    Extend();
+    result.stats = stats_;
+    if (found_) {
+      result.found_valid_path = true;
+      result.path = std::move(valid_path_);
+      result.errors = std::move(valid_errors_);
+      return result;
+    }
+    if (best_failed_path_.empty()) best_failed_path_ = {path_.front()};
+    result.path = std::move(best_failed_path_);
+    result.errors = std::move(best_failed_errors_);
+    if (limit_hit_ != nullptr) {
+      // The search was cut short: that is the reason, even if some path failed.
+      CertErrors errors;
+      errors.Add(*limit_hit_, -1, limit_diagnostic_);
+      for (CertError& e : result.errors.mutable_errors()) {
+        errors.mutable_errors().push_back(e);
+        errors.mutable_errors().back().severity = Severity::kWarning;
+      }
+      result.errors = std::move(errors);
+    }
+    return result;
+  }
+
+ private:
+  // Returns true to stop the whole search (a valid path found or a limit hit).
+  bool Extend() {
+    if (OutOfBudget()) return true;
+    const int top = static_cast<int>(path_.size()) - 1;
+    if (top + 1 >= max_depth_) {
+      RecordFailure(kPathDepthLimit, top,
+                    absl::StrCat("no trust anchor within ", max_depth_, " certificates"));
+      return false;
+    }
+
+    std::vector<Candidate> candidates = Candidates(*path_.back().certificate);
+    bool any_extended = false;
+    bool any_bad_signature = false;
+    for (const Candidate& c : candidates) {
+      if (OnPath(*c.element.certificate)) continue;
+      if (++stats_.iterations > limits_.max_iterations) {
+        return Stop(kPathIterationLimit,
+                    absl::StrCat("more than ", limits_.max_iterations, " candidate issuers tried"));
+      }
+      if (OutOfBudget()) return true;
+      bool signature_ok = false;
+      if (!CheckSignature(*path_.back().certificate, *c.element.certificate,
+                          &signature_ok)) {
+        return true;  // Budget exhausted.
+      }
+      if (!signature_ok) {
+        any_bad_signature = true;
+        continue;
+      }
+      any_extended = true;
+      path_.push_back(c.element);
+      bool stop;
+      if (c.element.anchor != nullptr) {
+        stop = TryComplete();
+      } else {
+        stop = Extend();
+      }
+      path_.pop_back();
+      if (stop) return true;
+    }
+    if (!any_extended) {
+      if (any_bad_signature) {
+        RecordFailure(kSignatureInvalid, top,
+                      "no candidate issuer's public key verifies this signature");
+      } else {
+        RecordFailure(kPathNoIssuer, top, "no trusted issuer found for this certificate");
+      }
+    }
+    return false;
+  }
+
+  std::vector<Candidate> Candidates(const Certificate& child) {
+    std::vector<Candidate> out;
+    int order = 0;
+    for (const TrustAnchor* anchor :
+         store_.FindBySubject(child.issuer(), child.issuer_hash())) {
+      const Certificate& cert = *anchor->certificate;
+      out.push_back({{anchor->certificate, -1, anchor}, 0, KeyIdRank(child, cert),
+                     cert.IsSelfIssued() ? 1 : 0, cert.not_before(), order++});
+    }
+    for (size_t i = 1; i < uploads_.size(); ++i) {
+      const CertificatePtr& cert = uploads_[i];
+      if (cert == nullptr || cert->subject_hash() != child.issuer_hash() ||
+          X509_NAME_cmp(cert->subject(), child.issuer()) != 0) {
+        continue;
+      }
+      // An upload with the subject and key of an anchor (the root itself, or a
+      // cross-signed copy of it) is reached through the anchor entry above.
+      if (store_.FindAnchorFor(*cert) != nullptr) continue;
+      out.push_back({{cert, static_cast<int>(i), nullptr}, 1, KeyIdRank(child, *cert),
+                     cert->IsSelfIssued() ? 1 : 0, cert->not_before(), order++});
+    }
+    std::stable_sort(out.begin(), out.end());
+    return out;
+  }
+
+  // Loop detection by subject + SPKI + SAN (Go crypto/x509).
+  bool OnPath(const Certificate& cert) const {
+    for (const PathElement& e : path_) {
+      const Certificate& other = *e.certificate;
+      if (other.spki_der() == cert.spki_der() &&
+          X509_NAME_cmp(other.subject(), cert.subject()) == 0 &&
+          SameSans(other, cert)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  static bool SameSans(const Certificate& a, const Certificate& b) {
+    const GeneralNames& x = a.subject_alt_names();
+    const GeneralNames& y = b.subject_alt_names();
+    return x.dns_names == y.dns_names && x.ip_addresses == y.ip_addresses &&
+           x.emails == y.emails && x.uris == y.uris &&
+           x.directory_names == y.directory_names;
+  }
+
+  // Verifies `child`'s signature with `issuer`'s key, memoized per request.
+  // Returns false when the signature-check budget is exhausted.
+  bool CheckSignature(const Certificate& child, const Certificate& issuer, bool* ok) {
+    auto key = std::make_pair(child.sha256(), issuer.spki_sha256());
+    auto it = signature_cache_.find(key);
+    if (it != signature_cache_.end()) {
+      *ok = it->second;
+      return true;
+    }
+    if (++stats_.signature_checks > limits_.max_signature_checks) {
+      Stop(kPathSignatureCheckLimit,
+           absl::StrCat("more than ", limits_.max_signature_checks, " signature checks"));
+      return false;
+    }
+    // X509_verify checks the outer signature with the given key; the
+    // algorithm-policy checks happen in validation.
+    *ok = X509_verify(child.x509(), issuer.public_key()) == 1;
+    ERR_clear_error();
+    signature_cache_.emplace(std::move(key), *ok);
+    return true;
+  }
+
+  bool TryComplete() {
+    if (++stats_.paths_validated > limits_.max_paths_validated) {
+      return Stop(kPathIterationLimit,
+                  absl::StrCat("more than ", limits_.max_paths_validated, " complete paths validated"));
+    }
+    CertErrors errors;
+    validator_->Validate(path_, &errors);
+    if (!errors.HasError()) {
+      found_ = true;
+      valid_path_ = path_;
+      valid_errors_ = std::move(errors);
+      return true;
+    }
+    RecordFailure(std::move(errors));
+    return false;
+  }
+
+  void RecordFailure(const CertErrorId& id, int chain_index, std::string diagnostic) {
+    CertErrors errors;
+    errors.Add(id, chain_index, std::move(diagnostic));
+    RecordFailure(std::move(errors));
+  }
+
+  void RecordFailure(CertErrors errors) {
+    const int rank = FailedPathRank(path_);
+    if (rank > best_failed_rank_) {
+      best_failed_rank_ = rank;
+      best_failed_path_ = path_;
+      best_failed_errors_ = std::move(errors);
+    }
+  }
+
+  bool OutOfBudget() {
+    if (limit_hit_ != nullptr) return true;
+    if (absl::Now() > deadline_) {
+      return Stop(kPathDeadlineExceeded,
+                  absl::StrCat("path building exceeded ", absl::FormatDuration(limits_.deadline)));
+    }
+    return false;
+  }
+
+  bool Stop(const CertErrorId& id, std::string diagnostic) {
+    if (limit_hit_ == nullptr) {
+      limit_hit_ = &id;
+      limit_diagnostic_ = std::move(diagnostic);
+    }
+    return true;
+  }
+
+  const std::vector<CertificatePtr>& uploads_;
+  const TrustStore& store_;
+  const SearchLimits& limits_;
+  const int max_depth_;
+  PathValidator* validator_;
+  const absl::Time deadline_;
+
+  std::vector<PathElement> path_;
+  SearchStats stats_;
+  std::map<std::pair<std::string, std::string>, bool> signature_cache_;
+  bool found_ = false;
+  std::vector<PathElement> valid_path_;
+  CertErrors valid_errors_;
+  int best_failed_rank_ = -1;
+  std::vector<PathElement> best_failed_path_;
+  CertErrors best_failed_errors_;
+  const CertErrorId* limit_hit_ = nullptr;
+  std::string limit_diagnostic_;
+};
+
+}  // namespace
+
+PathBuilderResult BuildPath(const std::vector<CertificatePtr>& uploads,
+                            const TrustStore& trust_store,
+                            const SearchLimits& limits, int max_depth,
+                            PathValidator* validator) {
+  if (uploads.empty() || uploads[0] == nullptr) {
+    PathBuilderResult result;
+    result.errors.Add(kCertMalformed, 0, "no parsable leaf certificate");
+    return result;
+  }
+  return Search(uploads, trust_store, limits, max_depth, validator).Run();
+}
+
+}  // namespace chainverify::pki

@@ -1,0 +1,70 @@
+// The verification core's entry point: from uploaded DER certificates and a
+// policy to a verdict. No gRPC here; the server, CLI, conformance harness,
+// fuzzers and benchmarks all call VerifyChain().
+#ifndef CHAINVERIFY_SERVER_PKI_VERIFIER_H_
+#define CHAINVERIFY_SERVER_PKI_VERIFIER_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "server/pki/cert_errors.h"
+#include "server/pki/certificate.h"
+#include "server/pki/path_builder.h"
+#include "server/pki/trust_store.h"
+#include "server/pki/validation_options.h"
+
+namespace chainverify::pki {
+
+// What the caller supplies for one decision.
+struct VerifyInput {
+  // DER, leaf first, as the peer sent them.
+  std::vector<std::string> certificates;
+  // Expected identity of the leaf; kind kNone checks no name.
+  PeerName peer_name;
+  KeyPurpose purpose = KeyPurpose::kServerAuth;
+  // The instant to verify at.
+  absl::Time time = absl::Now();
+};
+
+// What the policy fixes for the decision.
+struct VerifyPolicy {
+  std::shared_ptr<const TrustStore> trust_store;
+  ValidationOptions validation;
+  SearchLimits limits;
+};
+
+// One certificate of the chosen path.
+struct ChainEntry {
+  CertificatePtr certificate;
+  // Index in VerifyInput::certificates of a byte-identical upload, or -1.
+  int request_index = -1;
+  // Non-null when this entry is the trust anchor (the last entry of a
+  // verified path).
+  const TrustAnchor* anchor = nullptr;
+};
+
+struct VerifyResult {
+  bool trusted = false;
+  // OK when trusted, otherwise the primary reason.
+  Status status = ::chainverify::v1::STATUS_UNSPECIFIED;
+  // Verified path when trusted; otherwise the best attempted path (maybe just
+  // the leaf, or empty when the leaf did not parse).
+  std::vector<ChainEntry> chain;
+  // Uploaded certificates not in `chain`, ascending.
+  std::vector<int> unused_request_indices;
+  // Findings, with chain_index relative to `chain` and request_index filled.
+  std::vector<CertError> errors;
+  SearchStats stats;
+};
+
+// Builds and validates a path for `input` under `policy`. Never fails as a
+// function: every problem with the certificates is a REJECTED result. Limits on
+// the request's shape (count, sizes) are the caller's to enforce first; this
+// function enforces them again defensively (policy.limits).
+VerifyResult VerifyChain(const VerifyInput& input, const VerifyPolicy& policy);
+
+}  // namespace chainverify::pki
+
+#endif  // CHAINVERIFY_SERVER_PKI_VERIFIER_H_

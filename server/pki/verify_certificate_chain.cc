@@ -1,0 +1,206 @@
+#include "server/pki/verify_certificate_chain.h"
+
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "server/pki/certificate_policies.h"
+#include "server/pki/hostname_match.h"
+#include "server/pki/name_constraints.h"
+
+namespace chainverify::pki {
+namespace {
+
+bool IsAllowedCurve(int nid, const AlgorithmPolicy& policy) {
+  if (policy.allowed_curves.empty()) {
+    return nid == NID_X9_62_prime256v1 || nid == NID_secp384r1 || nid == NID_secp521r1;
+  }
+  return policy.allowed_curves.count(nid) > 0;
+}
+
+// RFC 5280 4.2.1.12: does `eku` allow `purpose`? `allow_any` accepts
+// anyExtendedKeyUsage.
+bool EkuAllows(const std::vector<int>& eku, KeyPurpose purpose, bool allow_any) {
+  const int wanted = purpose == KeyPurpose::kServerAuth ? NID_server_auth : NID_client_auth;
+  for (int nid : eku) {
+    if (nid == wanted) return true;
+    if (allow_any && nid == NID_anyExtendedKeyUsage) return true;
+  }
+  return false;
+}
+
+const char* PurposeName(KeyPurpose purpose) {
+  return purpose == KeyPurpose::kServerAuth ? "serverAuth" : "clientAuth";
+}
+
+}  // namespace
+
+void CheckAlgorithms(const Certificate& cert, int chain_index,
+                     const AlgorithmPolicy& policy, CertErrors* errors) {
+  // Signature algorithm (RFC 5280 4.1.1.2): the digest must be acceptable.
+  int digest_nid = NID_undef;
+  int pkey_nid = NID_undef;
+  if (!OBJ_find_sigid_algs(cert.signature_nid(), &digest_nid, &pkey_nid)) {
+    errors->Add(kSignatureAlgorithmDisallowed, chain_index,
+                absl::StrCat("unknown signature algorithm ", OBJ_nid2sn(cert.signature_nid())));
+  } else if (digest_nid == NID_md5 || digest_nid == NID_md4 || digest_nid == NID_md2 ||
+             (digest_nid == NID_sha1 && !policy.allow_sha1)) {
+    errors->Add(kSignatureAlgorithmDisallowed, chain_index,
+                absl::StrCat("signature algorithm ", OBJ_nid2ln(cert.signature_nid()),
+                             " is not allowed"));
+  } else if (pkey_nid == NID_ED25519 && !policy.allow_ed25519) {
+    errors->Add(kSignatureAlgorithmDisallowed, chain_index, "Ed25519 signatures are not allowed");
+  }
+
+  // Subject public key.
+  EVP_PKEY* key = cert.public_key();
+  switch (EVP_PKEY_get_base_id(key)) {
+    case EVP_PKEY_RSA: {
+      const int bits = EVP_PKEY_get_bits(key);
+      if (bits < policy.min_rsa_bits) {
+        errors->Add(kPublicKeyDisallowed, chain_index,
+                    absl::StrCat("RSA key of ", bits, " bits; at least ",
+                                 policy.min_rsa_bits, " required"));
+      }
+      break;
+    }
+    case EVP_PKEY_EC: {
+      char curve[64] = {0};
+      size_t len = 0;
+      EVP_PKEY_get_utf8_string_param(key, "group", curve, sizeof(curve), &len);
+      const int nid = OBJ_sn2nid(curve) != NID_undef ? OBJ_sn2nid(curve) : OBJ_ln2nid(curve);
+      if (!IsAllowedCurve(nid, policy)) {
+        errors->Add(kPublicKeyDisallowed, chain_index,
+                    absl::StrCat("EC curve ", curve[0] ? curve : "(explicit parameters)",
+                                 " is not allowed"));
+      }
+      break;
+    }
+    case EVP_PKEY_ED25519:
+      if (!policy.allow_ed25519) {
+        errors->Add(kPublicKeyDisallowed, chain_index, "Ed25519 keys are not allowed");
+      }
+      break;
+    default:
+      errors->Add(kPublicKeyDisallowed, chain_index,
+                  absl::StrCat("public key type ",
+                               OBJ_nid2sn(EVP_PKEY_get_base_id(key)), " is not allowed"));
+  }
+}
+
+void ChainValidator::Validate(const std::vector<PathElement>& path, CertErrors* errors) {
+  const int n = static_cast<int>(path.size());
+  const int anchor_index = n - 1;
+  const bool web_pki = options_.profile == Profile::kWebPki;
+
+  if (n > options_.max_chain_length) {
+    errors->Add(kPathTooLong, -1,
+                absl::StrCat("path of ", n, " certificates; the policy allows ",
+                             options_.max_chain_length));
+  }
+
+  for (int i = 0; i < n; ++i) {
+    const Certificate& cert = *path[i].certificate;
+    const bool is_anchor = i == anchor_index;
+    const bool is_leaf = i == 0;
+
+    // Validity (RFC 5280 6.1.3 (a)(2)); notAfter is inclusive (4.1.2.5).
+    if (!is_anchor || options_.enforce_anchor_validity) {
+      if (time_ < cert.not_before()) {
+        errors->Add(kValidityNotYetValid, i,
+                    absl::StrCat("notBefore is ", absl::FormatTime(cert.not_before())));
+      } else if (time_ > cert.not_after()) {
+        errors->Add(kValidityExpired, i,
+                    absl::StrCat("notAfter was ", absl::FormatTime(cert.not_after())));
+      }
+    }
+
+    // RFC 5280 4.2: a critical extension we cannot process makes the
+    // certificate unusable. For the anchor only its name and key are used, so
+    // its extensions do not matter beyond the constraints enforced below.
+    if (!is_anchor && !cert.unhandled_critical_extensions().empty()) {
+      errors->Add(kUnhandledCriticalExtension, i,
+                  absl::StrCat("unhandled critical extension(s): ",
+                               absl::StrJoin(cert.unhandled_critical_extensions(), ", ")));
+    }
+
+    CheckAlgorithms(cert, i, options_.algorithms, errors);
+
+    if (!is_leaf) {
+      // Issuer checks (RFC 5280 6.1.4 (k), (n)).
+      if (!cert.is_ca() && !(is_anchor && cert.version() < 3)) {
+        errors->Add(kIssuerNotCa, i, "issuer lacks basicConstraints cA=TRUE");
+      }
+      if (cert.key_usage() && !(*cert.key_usage() & kKeyUsageKeyCertSign)) {
+        errors->Add(kIssuerNoKeyCertSign, i, "issuer keyUsage lacks keyCertSign");
+      }
+      // RFC 5280 6.1.4 (l)-(m): pathLenConstraint counts the non-self-issued
+      // intermediates below this certificate.
+      if (cert.path_len() >= 0) {
+        int below = 0;
+        for (int j = 1; j < i; ++j) {
+          if (!path[j].certificate->IsSelfIssued()) ++below;
+        }
+        if (below > cert.path_len()) {
+          errors->Add(kPathLenExceeded, i,
+                      absl::StrCat("pathLenConstraint ", cert.path_len(), " but ", below,
+                                   " intermediate(s) below"));
+        }
+      }
+      // Not RFC 5280: an EKU on a CA restricts what it may issue for.
+      if (cert.extended_key_usage() &&
+          !EkuAllows(*cert.extended_key_usage(), purpose_, /*allow_any=*/true)) {
+        errors->Add(kExtendedKeyUsageDisallowed, i,
+                    absl::StrCat("issuer extendedKeyUsage does not allow ",
+                                 PurposeName(purpose_)));
+      }
+      if (web_pki && !is_anchor && !cert.basic_constraints_critical()) {
+        errors->Add(kBasicConstraintsNotCritical, i,
+                    "CA basicConstraints must be critical (CA/B Forum BR 7.1.2.2)");
+      }
+    } else {
+      // The end-entity certificate.
+      if (cert.extended_key_usage() &&
+          !EkuAllows(*cert.extended_key_usage(), purpose_, /*allow_any=*/!web_pki)) {
+        errors->Add(kExtendedKeyUsageDisallowed, i,
+                    absl::StrCat("leaf extendedKeyUsage does not allow ", PurposeName(purpose_)));
+      }
+      if (web_pki && cert.is_ca()) {
+        errors->Add(kLeafIsCa, i, "a CA certificate cannot be a TLS leaf (CA/B Forum BR 7.1.2.3)");
+      }
+      if (peer_name_.kind != PeerName::Kind::kNone &&
+          !LeafMatchesPeerName(cert, peer_name_, options_.profile)) {
+        errors->Add(kNameMismatch, i, "the leaf does not name the expected peer");
+      }
+    }
+
+    // Name constraints (RFC 5280 6.1.3 (b)-(c), 6.1.4 (g)): every CA above
+    // this certificate constrains it, except when it is a self-issued
+    // intermediate.
+    if (!is_anchor && (is_leaf || !cert.IsSelfIssued())) {
+      for (int j = i + 1; j < n; ++j) {
+        const Certificate& ca = *path[j].certificate;
+        if (ca.name_constraints() == nullptr) continue;
+        absl::StatusOr<NameConstraints> constraints = NameConstraints::Create(ca.name_constraints());
+        if (!constraints.ok()) {
+          errors->Add(kNameConstraintsInvalid, j, std::string(constraints.status().message()));
+          continue;
+        }
+        absl::Status permitted = constraints->IsPermitted(cert, is_leaf, options_.profile);
+        if (!permitted.ok()) {
+          errors->Add(kNameConstraintViolation, i, std::string(permitted.message()));
+        }
+      }
+    }
+  }
+
+  // Certificate policies (RFC 5280 6.1.3 (d)-(f), 6.1.4, 6.1.5).
+  std::vector<const Certificate*> certs;
+  certs.reserve(n);
+  for (const PathElement& e : path) certs.push_back(e.certificate.get());
+  PolicyResult policies;
+  ProcessCertificatePolicies(certs, PolicyOptions(), errors, &policies);
+}
+
+}  // namespace chainverify::pki

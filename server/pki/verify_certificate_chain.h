@@ -1,0 +1,51 @@
+// RFC 5280 section 6.1 path validation of one candidate path, plus the
+// CA/Browser Forum Web PKI checks when that profile is selected.
+//
+// Deviations from RFC 5280 (each the choice most TLS verifiers make):
+//  * The anchor certificate's validity period, basicConstraints
+//    pathLenConstraint and nameConstraints are enforced when present
+//    (ValidationOptions::enforce_anchor_validity for the dates).
+//  * extendedKeyUsage in a CA certificate restricts the purposes of the
+//    certificates below it (as OpenSSL, Go and Chrome do).
+//  * No Common Name fallback for peer names.
+//
+// Additional responsibilities of the caller (the path builder):
+//  * Each certificate's signature has been verified with its issuer's public
+//    key before Validate() is called; this file checks that the algorithms
+//    used are acceptable, not the signature bytes.
+//  * The path ends at a trust anchor (path.back().anchor != nullptr).
+#ifndef CHAINVERIFY_SERVER_PKI_VERIFY_CERTIFICATE_CHAIN_H_
+#define CHAINVERIFY_SERVER_PKI_VERIFY_CERTIFICATE_CHAIN_H_
+
+#include <vector>
+
+#include "absl/time/time.h"
+#include "server/pki/cert_errors.h"
+#include "server/pki/path_builder.h"
+#include "server/pki/validation_options.h"
+
+namespace chainverify::pki {
+
+class ChainValidator : public PathValidator {
+ public:
+  ChainValidator(const ValidationOptions& options, KeyPurpose purpose,
+                 const PeerName& peer_name, absl::Time time)
+      : options_(options), purpose_(purpose), peer_name_(peer_name), time_(time) {}
+
+  void Validate(const std::vector<PathElement>& path, CertErrors* errors) override;
+
+ private:
+  const ValidationOptions& options_;
+  const KeyPurpose purpose_;
+  const PeerName& peer_name_;
+  const absl::Time time_;
+};
+
+// The algorithm rules, exposed for tests: whether `cert`'s signature
+// algorithm and public key are acceptable under `policy`.
+void CheckAlgorithms(const Certificate& cert, int chain_index,
+                     const AlgorithmPolicy& policy, CertErrors* errors);
+
+}  // namespace chainverify::pki
+
+#endif  // CHAINVERIFY_SERVER_PKI_VERIFY_CERTIFICATE_CHAIN_H_

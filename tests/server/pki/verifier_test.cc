@@ -1,0 +1,316 @@
+// End-to-end tests of the verification core (path building + validation) on
+// a PKI generated at test time. Every case fixes the verification time.
+#include "server/pki/verifier.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "server/pki/hostname_match.h"
+#include "tests/testutil/test_pki.h"
+
+namespace chainverify::pki {
+namespace {
+
+using ::chainverify::testing::CertSpec;
+using ::chainverify::testing::IntermediateSpec;
+using ::chainverify::testing::KeyType;
+using ::chainverify::testing::LeafSpec;
+using ::chainverify::testing::MustIssue;
+using ::chainverify::testing::RootSpec;
+using ::chainverify::testing::TestCert;
+using ::chainverify::testing::TestKey;
+using ::chainverify::v1::Status;
+
+const absl::Time kNow = absl::FromUnixSeconds(1800000000);  // 2027-01-15
+
+// The PKI: trusted root C; intermediates A and B under C; leaf L under A;
+// and the variations the cases below need.
+struct Pki {
+  TestCert root_c = MustIssue(RootSpec("Root C"), nullptr);
+  TestCert inter_a = MustIssue(IntermediateSpec("Intermediate A"), &root_c);
+  TestCert inter_b = MustIssue(IntermediateSpec("Intermediate B"), &root_c);
+  TestCert leaf = MustIssue(LeafSpec("leaf.example.com", {"leaf.example.com"}), &inter_a);
+};
+
+const Pki& TestPki() {
+  static const Pki* pki = new Pki();
+  return *pki;
+}
+
+std::shared_ptr<TrustStore> StoreOf(const std::vector<const TestCert*>& anchors) {
+  auto store = std::make_shared<TrustStore>();
+  for (const TestCert* cert : anchors) {
+    ParseError error;
+    CertificatePtr parsed = Certificate::Parse(cert->der, &error);
+    EXPECT_NE(parsed, nullptr) << error.diagnostic;
+    store->Add(parsed, "test");
+  }
+  return store;
+}
+
+VerifyResult Verify(const std::vector<const TestCert*>& uploads,
+                    std::shared_ptr<TrustStore> store, const std::string& host,
+                    VerifyPolicy policy = VerifyPolicy()) {
+  VerifyInput input;
+  for (const TestCert* cert : uploads) input.certificates.push_back(cert->der);
+  absl::StatusOr<PeerName> name = ParsePeerName(host);
+  EXPECT_TRUE(name.ok()) << name.status();
+  input.peer_name = *name;
+  input.time = kNow;
+  policy.trust_store = std::move(store);
+  return VerifyChain(input, policy);
+}
+
+std::vector<std::string> ChainSubjects(const VerifyResult& result) {
+  std::vector<std::string> out;
+  for (const ChainEntry& e : result.chain) {
+    char buf[256];
+    X509_NAME_get_text_by_NID(e.certificate->subject(), NID_commonName, buf, sizeof(buf));
+    out.push_back(buf);
+  }
+  return out;
+}
+
+bool HasError(const VerifyResult& result, const CertErrorId& id) {
+  for (const CertError& e : result.errors) {
+    if (e.id == &id) return true;
+  }
+  return false;
+}
+
+// The seed's example: L signed by A; A and B signed by trusted C; the client
+// uploads L, A, B, C. The answer is L, A, C with B unused.
+TEST(VerifierTest, SeedExamplePrunesUnneededIntermediate) {
+  const Pki& p = TestPki();
+  VerifyResult r = Verify({&p.leaf, &p.inter_a, &p.inter_b, &p.root_c},
+                          StoreOf({&p.root_c}), "leaf.example.com");
+  ASSERT_TRUE(r.trusted) << r.status;
+  EXPECT_EQ(r.status, v1::OK);
+  EXPECT_EQ(ChainSubjects(r),
+            (std::vector<std::string>{"leaf.example.com", "Intermediate A", "Root C"}));
+  EXPECT_EQ(r.unused_request_indices, std::vector<int>{2});
+  EXPECT_EQ(r.chain[0].request_index, 0);
+  EXPECT_EQ(r.chain[1].request_index, 1);
+  EXPECT_EQ(r.chain[2].request_index, 3);  // The anchor, also uploaded.
+  EXPECT_NE(r.chain[2].anchor, nullptr);
+}
+
+TEST(VerifierTest, MisorderedUploadStillBuildsThePath) {
+  const Pki& p = TestPki();
+  VerifyResult r = Verify({&p.leaf, &p.root_c, &p.inter_b, &p.inter_a},
+                          StoreOf({&p.root_c}), "leaf.example.com");
+  ASSERT_TRUE(r.trusted) << r.status;
+  EXPECT_EQ(ChainSubjects(r),
+            (std::vector<std::string>{"leaf.example.com", "Intermediate A", "Root C"}));
+  EXPECT_EQ(r.unused_request_indices, std::vector<int>{2});
+}
+
+TEST(VerifierTest, RootFromTrustStoreWhenNotUploaded) {
+  const Pki& p = TestPki();
+  VerifyResult r = Verify({&p.leaf, &p.inter_a}, StoreOf({&p.root_c}), "leaf.example.com");
+  ASSERT_TRUE(r.trusted);
+  EXPECT_EQ(r.chain.back().request_index, -1);
+  EXPECT_TRUE(r.unused_request_indices.empty());
+}
+
+TEST(VerifierTest, MissingIntermediateIsNoPath) {
+  const Pki& p = TestPki();
+  VerifyResult r = Verify({&p.leaf}, StoreOf({&p.root_c}), "leaf.example.com");
+  EXPECT_FALSE(r.trusted);
+  EXPECT_EQ(r.status, v1::NO_PATH_TO_TRUSTED_ANCHOR);
+  EXPECT_TRUE(HasError(r, kPathNoIssuer));
+}
+
+TEST(VerifierTest, UntrustedRootIsNoPath) {
+  const Pki& p = TestPki();
+  TestCert other_root = MustIssue(RootSpec("Other Root"), nullptr);
+  VerifyResult r = Verify({&p.leaf, &p.inter_a, &p.root_c}, StoreOf({&other_root}),
+                          "leaf.example.com");
+  EXPECT_EQ(r.status, v1::NO_PATH_TO_TRUSTED_ANCHOR);
+}
+
+TEST(VerifierTest, WrongHostIsNameMismatch) {
+  const Pki& p = TestPki();
+  VerifyResult r = Verify({&p.leaf, &p.inter_a}, StoreOf({&p.root_c}), "other.example.com");
+  EXPECT_FALSE(r.trusted);
+  EXPECT_EQ(r.status, v1::NAME_MISMATCH);
+  // The best attempted path is still reported.
+  EXPECT_EQ(r.chain.size(), 3u);
+}
+
+TEST(VerifierTest, ExpiredAndNotYetValidLeaves) {
+  const Pki& p = TestPki();
+  CertSpec expired = LeafSpec("expired.example.com", {"expired.example.com"});
+  expired.not_before = kNow - absl::Hours(24 * 90);
+  expired.not_after = kNow - absl::Seconds(1);
+  TestCert expired_leaf = MustIssue(expired, &p.inter_a);
+  VerifyResult r = Verify({&expired_leaf, &p.inter_a}, StoreOf({&p.root_c}),
+                          "expired.example.com");
+  EXPECT_EQ(r.status, v1::EXPIRED);
+
+  CertSpec future = LeafSpec("future.example.com", {"future.example.com"});
+  future.not_before = kNow + absl::Seconds(1);
+  TestCert future_leaf = MustIssue(future, &p.inter_a);
+  r = Verify({&future_leaf, &p.inter_a}, StoreOf({&p.root_c}), "future.example.com");
+  EXPECT_EQ(r.status, v1::NOT_YET_VALID);
+
+  // notAfter is inclusive (RFC 5280 4.1.2.5).
+  CertSpec edge = LeafSpec("edge.example.com", {"edge.example.com"});
+  edge.not_after = kNow;
+  TestCert edge_leaf = MustIssue(edge, &p.inter_a);
+  r = Verify({&edge_leaf, &p.inter_a}, StoreOf({&p.root_c}), "edge.example.com");
+  EXPECT_TRUE(r.trusted) << r.status;
+}
+
+// Cross-signing: A exists twice with one key, once under an untrusted root X
+// (tried first: newer) and once under trusted C. Backtracking finds C.
+TEST(VerifierTest, CrossSignedIntermediateBacktracksToTrustedRoot) {
+  const Pki& p = TestPki();
+  TestCert root_x = MustIssue(RootSpec("Root X"), nullptr);
+  CertSpec a_spec = IntermediateSpec("Intermediate A");
+  a_spec.not_before = absl::FromUnixSeconds(1750000000);  // Newer than A under C.
+  TestCert a_by_x = MustIssue(a_spec, &root_x, p.inter_a.key);
+  VerifyResult r = Verify({&p.leaf, &a_by_x, &p.inter_a}, StoreOf({&p.root_c}),
+                          "leaf.example.com");
+  ASSERT_TRUE(r.trusted) << r.status;
+  EXPECT_EQ(r.chain[1].request_index, 2);
+  EXPECT_EQ(r.unused_request_indices, std::vector<int>{1});
+  EXPECT_GE(r.stats.signature_checks, 2);
+}
+
+TEST(VerifierTest, ForgedIssuerIsBadSignature) {
+  const Pki& p = TestPki();
+  // Same name as A, different key: the leaf's signature does not verify.
+  TestCert fake_a = MustIssue(IntermediateSpec("Intermediate A"), &p.root_c);
+  VerifyResult r = Verify({&p.leaf, &fake_a}, StoreOf({&p.root_c}), "leaf.example.com");
+  EXPECT_FALSE(r.trusted);
+  EXPECT_EQ(r.status, v1::BAD_SIGNATURE);
+}
+
+TEST(VerifierTest, NonCaIntermediateIsInvalidCa) {
+  const Pki& p = TestPki();
+  CertSpec not_ca = LeafSpec("Not A CA", {"notaca.example.com"});
+  TestCert mid = MustIssue(not_ca, &p.root_c);
+  TestCert leaf = MustIssue(LeafSpec("x.example.com", {"x.example.com"}), &mid);
+  VerifyResult r = Verify({&leaf, &mid}, StoreOf({&p.root_c}), "x.example.com");
+  EXPECT_EQ(r.status, v1::INVALID_CA);
+}
+
+TEST(VerifierTest, PathLenConstraintExceeded) {
+  const Pki& p = TestPki();
+  CertSpec upper_spec = IntermediateSpec("Upper");
+  upper_spec.path_len = 0;
+  TestCert upper = MustIssue(upper_spec, &p.root_c);
+  TestCert lower = MustIssue(IntermediateSpec("Lower"), &upper);
+  TestCert leaf = MustIssue(LeafSpec("deep.example.com", {"deep.example.com"}), &lower);
+  VerifyResult r = Verify({&leaf, &lower, &upper}, StoreOf({&p.root_c}), "deep.example.com");
+  EXPECT_EQ(r.status, v1::CHAIN_TOO_LONG);
+  EXPECT_TRUE(HasError(r, kPathLenExceeded));
+}
+
+TEST(VerifierTest, ClientAuthOnlyLeafRejectedForServerUsage) {
+  const Pki& p = TestPki();
+  CertSpec spec = LeafSpec("client.example.com", {"client.example.com"});
+  spec.extended_key_usage = std::vector<std::string>{"clientAuth"};
+  TestCert leaf = MustIssue(spec, &p.inter_a);
+  VerifyResult r = Verify({&leaf, &p.inter_a}, StoreOf({&p.root_c}), "client.example.com");
+  EXPECT_EQ(r.status, v1::USAGE_NOT_ALLOWED);
+}
+
+TEST(VerifierTest, WeakKeyAndWeakDigestRejected) {
+  const Pki& p = TestPki();
+  CertSpec rsa1024 = LeafSpec("weak.example.com", {"weak.example.com"});
+  rsa1024.key_type = KeyType::kRsa1024;
+  TestCert weak_key = MustIssue(rsa1024, &p.inter_a);
+  EXPECT_EQ(Verify({&weak_key, &p.inter_a}, StoreOf({&p.root_c}), "weak.example.com").status,
+            v1::WEAK_ALGORITHM);
+
+  CertSpec sha1 = LeafSpec("sha1.example.com", {"sha1.example.com"});
+  sha1.digest = "sha1";
+  TestCert weak_digest = MustIssue(sha1, &p.inter_a);
+  EXPECT_EQ(Verify({&weak_digest, &p.inter_a}, StoreOf({&p.root_c}), "sha1.example.com").status,
+            v1::WEAK_ALGORITHM);
+}
+
+TEST(VerifierTest, IpAddressPeerName) {
+  const Pki& p = TestPki();
+  CertSpec spec = LeafSpec("ip", {});
+  spec.ip_addresses = {"192.0.2.7", "2001:db8::7"};
+  TestCert leaf = MustIssue(spec, &p.inter_a);
+  auto store = StoreOf({&p.root_c});
+  EXPECT_TRUE(Verify({&leaf, &p.inter_a}, store, "192.0.2.7").trusted);
+  EXPECT_TRUE(Verify({&leaf, &p.inter_a}, store, "2001:db8::7").trusted);
+  EXPECT_EQ(Verify({&leaf, &p.inter_a}, store, "192.0.2.8").status, v1::NAME_MISMATCH);
+}
+
+TEST(VerifierTest, UnparsableLeafIsMalformed) {
+  VerifyInput input;
+  input.certificates = {"\x30\x03\x02\x01\x01"};
+  input.time = kNow;
+  VerifyPolicy policy;
+  policy.trust_store = StoreOf({&TestPki().root_c});
+  VerifyResult r = VerifyChain(input, policy);
+  EXPECT_FALSE(r.trusted);
+  EXPECT_EQ(r.status, v1::MALFORMED_CERTIFICATE);
+  ASSERT_FALSE(r.errors.empty());
+  EXPECT_EQ(r.errors[0].request_index, 0);
+}
+
+TEST(VerifierTest, UnparsableExtraCertificateIsOnlyAWarning) {
+  const Pki& p = TestPki();
+  VerifyInput input;
+  input.certificates = {p.leaf.der, "garbage", p.inter_a.der};
+  input.time = kNow;
+  VerifyPolicy policy;
+  policy.trust_store = StoreOf({&p.root_c});
+  VerifyResult r = VerifyChain(input, policy);
+  ASSERT_TRUE(r.trusted) << r.status;
+  EXPECT_EQ(r.unused_request_indices, std::vector<int>{1});
+  ASSERT_TRUE(HasError(r, kCertUnusedUnparsable));
+}
+
+// Two CAs that certify each other, neither trusted: the search must end.
+TEST(VerifierTest, IssuerCycleTerminates) {
+  TestCert x = MustIssue(RootSpec("Cycle X"), nullptr);
+  TestCert y_by_x = MustIssue(IntermediateSpec("Cycle Y"), &x);
+  TestCert x_by_y = MustIssue(IntermediateSpec("Cycle X"), &y_by_x, x.key);
+  TestCert leaf = MustIssue(LeafSpec("cycle.example.com", {"cycle.example.com"}), &y_by_x);
+  TestCert unrelated = MustIssue(RootSpec("Unrelated"), nullptr);
+  VerifyResult r = Verify({&leaf, &y_by_x, &x_by_y, &x}, StoreOf({&unrelated}),
+                          "cycle.example.com");
+  EXPECT_EQ(r.status, v1::NO_PATH_TO_TRUSTED_ANCHOR);
+}
+
+// Many candidate issuers with one name and no valid path: the budget ends the
+// search with SEARCH_LIMIT_REACHED, not "no issuer".
+TEST(VerifierTest, SignatureBudgetExhaustedIsSearchLimit) {
+  const Pki& p = TestPki();
+  std::vector<TestCert> decoys;
+  for (int i = 0; i < 12; ++i) {
+    decoys.push_back(MustIssue(IntermediateSpec("Intermediate A"), &p.root_c));
+  }
+  std::vector<const TestCert*> uploads = {&p.leaf};
+  for (const TestCert& d : decoys) uploads.push_back(&d);
+  VerifyPolicy policy;
+  policy.limits.max_signature_checks = 5;
+  VerifyResult r = Verify(uploads, StoreOf({&p.root_c}), "leaf.example.com", policy);
+  EXPECT_FALSE(r.trusted);
+  EXPECT_EQ(r.status, v1::SEARCH_LIMIT_REACHED);
+  EXPECT_TRUE(HasError(r, kPathSignatureCheckLimit));
+  EXPECT_LE(r.stats.signature_checks, 6);
+}
+
+TEST(VerifierTest, MaxChainLengthEnforced) {
+  const Pki& p = TestPki();
+  VerifyPolicy policy;
+  policy.validation.max_chain_length = 2;
+  VerifyResult r = Verify({&p.leaf, &p.inter_a}, StoreOf({&p.root_c}), "leaf.example.com",
+                          policy);
+  EXPECT_FALSE(r.trusted);
+  EXPECT_EQ(r.status, v1::CHAIN_TOO_LONG);
+}
+
+}  // namespace
+}  // namespace chainverify::pki
