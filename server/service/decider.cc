@@ -1,0 +1,160 @@
+#include "server/service/decider.h"
+
+#include <openssl/rand.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "server/pki/certificate_details.h"
+#include "server/pki/hostname_match.h"
+#include "server/pki/openssl_util.h"
+
+namespace chainverify::service {
+namespace {
+
+pki::KeyPurpose ToPurpose(v1::Usage usage) {
+  return usage == v1::CLIENT_AUTH ? pki::KeyPurpose::kClientAuth
+                                  : pki::KeyPurpose::kServerAuth;
+}
+
+v1::AuditRecord MakeAuditRecord(const v1::VerifyRequest& request,
+                                const v1::VerifyResponse& response,
+                                const std::string& caller, absl::Time start) {
+  v1::AuditRecord record;
+  record.set_decision_id(response.decision_id());
+  record.mutable_time()->set_seconds(absl::ToUnixSeconds(start));
+  record.mutable_time()->set_nanos(
+      static_cast<int>(absl::ToInt64Nanoseconds(start - absl::FromUnixSeconds(absl::ToUnixSeconds(start)))));
+  record.set_caller(caller);
+  record.set_request_id(request.request_id());
+  record.mutable_labels()->insert(request.labels().begin(), request.labels().end());
+  for (const std::string& der : request.certificates()) {
+    record.add_uploaded_certificate_sha256(pki::HexEncode(pki::Sha256(der)));
+  }
+  record.set_peer_name(request.peer_name());
+  record.set_usage(request.usage() == v1::USAGE_UNSPECIFIED ? v1::SERVER_AUTH : request.usage());
+  record.set_policy_name(response.policy_name());
+  record.set_policy_version(response.policy_version());
+  record.set_verdict(response.verdict());
+  record.set_status(response.status());
+  for (const v1::CertificateError& e : response.errors()) {
+    record.add_errors(absl::StrCat(e.id(), "@", e.chain_index()));
+  }
+  const auto& chain = response.verdict() == v1::TRUSTED ? response.verified_chain()
+                                                        : response.best_attempted_chain();
+  for (const v1::CertificateDetails& cert : chain) {
+    record.add_chain_sha256(cert.sha256());
+    record.add_chain_spki_sha256(cert.spki_sha256());
+  }
+  record.set_duration_micros(absl::ToInt64Microseconds(absl::Now() - start));
+  *record.mutable_evaluated_at() = response.evaluated_at();
+  return record;
+}
+
+}  // namespace
+
+std::string NewDecisionId() {
+  unsigned char bytes[16];
+  RAND_bytes(bytes, sizeof(bytes));
+  return pki::HexEncode(absl::string_view(reinterpret_cast<char*>(bytes), sizeof(bytes)));
+}
+
+absl::Status Decider::CheckShape(const v1::VerifyRequest& request) const {
+  if (request.certificates().empty()) {
+    return absl::InvalidArgumentError("certificates: at least one certificate is required");
+  }
+  if (request.certificates_size() > limits_.max_certificates) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "certificates: ", request.certificates_size(), " given, at most ",
+        limits_.max_certificates, " allowed"));
+  }
+  for (int i = 0; i < request.certificates_size(); ++i) {
+    const size_t size = request.certificates(i).size();
+    if (size == 0 || size > static_cast<size_t>(limits_.max_certificate_bytes)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "certificates[", i, "]: ", size, " bytes; must be 1 to ",
+          limits_.max_certificate_bytes));
+    }
+  }
+  if (request.stapled_ocsp_response().size() >
+      static_cast<size_t>(limits_.max_ocsp_response_bytes)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "stapled_ocsp_response: more than ", limits_.max_ocsp_response_bytes, " bytes"));
+  }
+  if (request.peer_name().size() > static_cast<size_t>(limits_.max_peer_name_bytes)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("peer_name: more than ", limits_.max_peer_name_bytes, " bytes"));
+  }
+  if (request.request_id().size() > static_cast<size_t>(limits_.max_request_id_bytes)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("request_id: more than ", limits_.max_request_id_bytes, " bytes"));
+  }
+  if (request.labels_size() > limits_.max_labels) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("labels: more than ", limits_.max_labels, " labels"));
+  }
+  for (const auto& [key, value] : request.labels()) {
+    if (key.size() > static_cast<size_t>(limits_.max_label_bytes) ||
+        value.size() > static_cast<size_t>(limits_.max_label_bytes)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "labels: keys and values are at most ", limits_.max_label_bytes, " bytes"));
+    }
+  }
+  if (request.usage() != v1::USAGE_UNSPECIFIED && request.usage() != v1::SERVER_AUTH &&
+      request.usage() != v1::CLIENT_AUTH) {
+    return absl::InvalidArgumentError("usage: unknown value");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::VerifyResponse> Decider::Decide(const v1::VerifyRequest& request,
+                                                   const std::string& caller) {
+  const absl::Time start = absl::Now();
+  absl::Status shape = CheckShape(request);
+  if (!shape.ok()) return shape;
+
+  const policy::CompiledPolicy* policy = policies_->Find(request.policy());
+  if (policy == nullptr) {
+    return absl::NotFoundError(absl::StrCat("policy \"", request.policy(), "\" is not defined"));
+  }
+
+  pki::VerifyInput input;
+  input.time = start;
+  if (request.has_verification_time()) {
+    if (!policy->allow_request_verification_time) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "verification_time: policy \"", policy->name,
+          "\" does not allow requests to set the verification time"));
+    }
+    input.time = absl::FromUnixSeconds(request.verification_time().seconds()) +
+                 absl::Nanoseconds(request.verification_time().nanos());
+  }
+  absl::StatusOr<pki::PeerName> peer_name = pki::ParsePeerName(request.peer_name());
+  if (!peer_name.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("peer_name: ", peer_name.status().message()));
+  }
+  input.peer_name = *std::move(peer_name);
+  input.purpose = ToPurpose(request.usage());
+  input.certificates.assign(request.certificates().begin(), request.certificates().end());
+
+  pki::VerifyResult result = pki::VerifyChain(input, policy->verify);
+
+  v1::VerifyResponse response;
+  response.set_request_id(request.request_id());
+  pki::FillVerdict(result, &response);
+  response.set_policy_name(policy->name);
+  response.set_policy_version(policy->version);
+  response.set_decision_id(NewDecisionId());
+  response.mutable_evaluated_at()->set_seconds(absl::ToUnixSeconds(input.time));
+
+  if (audit_log_ != nullptr) {
+    absl::Status logged = audit_log_->Append(MakeAuditRecord(request, response, caller, start));
+    if (!logged.ok()) {
+      // Fail closed: no decision leaves without its record.
+      return absl::UnavailableError(
+          absl::StrCat("decision not returned: ", logged.message()));
+    }
+  }
+  return response;
+}
+
+}  // namespace chainverify::service

@@ -1,0 +1,52 @@
+// From a VerifyRequest to a VerifyResponse and its audit record: request
+// checks, policy lookup, the verification core, the audit log. Transport-free,
+// so the unary and streaming handlers (and tests) share it.
+#ifndef CHAINVERIFY_SERVER_SERVICE_DECIDER_H_
+#define CHAINVERIFY_SERVER_SERVICE_DECIDER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "chainverify/v1/verifier.pb.h"
+#include "server/audit/audit_log.h"
+#include "server/policy/policy_store.h"
+
+namespace chainverify::service {
+
+// Limits on a request's shape, checked before any parsing. README "Limits".
+struct RequestLimits {
+  int max_certificates = 32;
+  int max_certificate_bytes = 64 * 1024;
+  int max_ocsp_response_bytes = 64 * 1024;
+  int max_peer_name_bytes = 253;
+  int max_request_id_bytes = 128;
+  int max_labels = 16;
+  int max_label_bytes = 128;
+};
+
+class Decider {
+ public:
+  Decider(std::shared_ptr<const policy::PolicySet> policies, audit::AuditLog* audit_log,
+          RequestLimits limits)
+      : policies_(std::move(policies)), audit_log_(audit_log), limits_(limits) {}
+
+  // Errors: INVALID_ARGUMENT (malformed request), NOT_FOUND (unknown policy),
+  // UNAVAILABLE (the decision could not be audit-logged).
+  absl::StatusOr<v1::VerifyResponse> Decide(const v1::VerifyRequest& request,
+                                            const std::string& caller);
+
+ private:
+  absl::Status CheckShape(const v1::VerifyRequest& request) const;
+
+  std::shared_ptr<const policy::PolicySet> policies_;
+  audit::AuditLog* audit_log_;
+  const RequestLimits limits_;
+};
+
+// A fresh random decision id (128 bits, hex).
+std::string NewDecisionId();
+
+}  // namespace chainverify::service
+
+#endif  // CHAINVERIFY_SERVER_SERVICE_DECIDER_H_

@@ -1,0 +1,289 @@
+// Starts the real chainverifyd on a loopback port and talks to it through the
+// generated client, the C++ client library and the CLI.
+#include <condition_variable>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "chainverify/v1/verifier.grpc.pb.h"
+#include "client/chainverify_client.h"
+#include "gtest/gtest.h"
+#include "tests/integration/server_process.h"
+#include "tests/testutil/test_pki.h"
+
+namespace chainverify {
+namespace {
+
+using ::chainverify::testing::IntermediateSpec;
+using ::chainverify::testing::LeafSpec;
+using ::chainverify::testing::MustIssue;
+using ::chainverify::testing::RootSpec;
+using ::chainverify::testing::Runfile;
+using ::chainverify::testing::ServerProcess;
+using ::chainverify::testing::TestCert;
+
+std::string TmpPath(const std::string& name) {
+  return absl::StrCat(std::getenv("TEST_TMPDIR"), "/", name);
+}
+
+void WriteFile(const std::string& path, const std::string& contents) {
+  std::ofstream(path, std::ios::binary) << contents;
+}
+
+std::vector<std::string> ReadLines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+// The seed's PKI: L under A; A and B under the trusted root C.
+class ServerIntegrationTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    root_ = new TestCert(MustIssue(RootSpec("Root C"), nullptr));
+    a_ = new TestCert(MustIssue(IntermediateSpec("Intermediate A"), root_));
+    b_ = new TestCert(MustIssue(IntermediateSpec("Intermediate B"), root_));
+    leaf_ = new TestCert(MustIssue(LeafSpec("L", {"service.example.com"}), a_));
+    WriteFile(TmpPath("root.pem"), root_->pem());
+    WriteFile(TmpPath("policy.textproto"),
+              "version: \"test-7\"\n"
+              "default_policy: \"fleet\"\n"
+              "policies { name: \"fleet\" trust_stores { pem_file: \"root.pem\" } }\n"
+              "policies { name: \"replay\" trust_stores { pem_file: \"root.pem\" }\n"
+              "           allow_request_verification_time: true }\n");
+  }
+
+  void SetUp() override {
+    audit_path_ = TmpPath(absl::StrCat(
+        ::testing::UnitTest::GetInstance()->current_test_info()->name(), "/audit.log"));
+    auto server = ServerProcess::Start(
+        Runfile("server/chainverifyd"),
+        {"--policy_file=" + TmpPath("policy.textproto"), "--audit_log=" + audit_path_});
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::make_unique<ServerProcess>(*std::move(server));
+    stub_ = v1::ChainVerifier::NewStub(
+        grpc::CreateChannel(server_->target(), grpc::InsecureChannelCredentials()));
+  }
+
+  v1::VerifyRequest SeedRequest() {
+    v1::VerifyRequest request;
+    for (const TestCert* c : {leaf_, a_, b_, root_}) request.add_certificates(c->der);
+    request.set_peer_name("service.example.com");
+    request.set_request_id("req-1");
+    (*request.mutable_labels())["service"] = "billing";
+    return request;
+  }
+
+  grpc::Status Call(const v1::VerifyRequest& request, v1::VerifyResponse* response) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    return stub_->Verify(&context, request, response);
+  }
+
+  static TestCert* root_;
+  static TestCert* a_;
+  static TestCert* b_;
+  static TestCert* leaf_;
+  std::string audit_path_;
+  std::unique_ptr<ServerProcess> server_;
+  std::unique_ptr<v1::ChainVerifier::Stub> stub_;
+};
+
+TestCert* ServerIntegrationTest::root_ = nullptr;
+TestCert* ServerIntegrationTest::a_ = nullptr;
+TestCert* ServerIntegrationTest::b_ = nullptr;
+TestCert* ServerIntegrationTest::leaf_ = nullptr;
+
+TEST_F(ServerIntegrationTest, SeedExampleIsTrustedWithPrunedChain) {
+  v1::VerifyResponse response;
+  grpc::Status status = Call(SeedRequest(), &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.verdict(), v1::TRUSTED);
+  EXPECT_EQ(response.status(), v1::OK);
+  ASSERT_EQ(response.verified_chain_size(), 3);
+  EXPECT_EQ(response.verified_chain(0).subject(), "CN=L");
+  EXPECT_EQ(response.verified_chain(1).subject(), "CN=Intermediate A");
+  EXPECT_EQ(response.verified_chain(2).subject(), "CN=Root C");
+  EXPECT_EQ(response.verified_chain(0).source(), v1::REQUEST);
+  EXPECT_EQ(response.verified_chain(2).source(), v1::TRUST_STORE);
+  EXPECT_EQ(response.verified_chain(2).request_index(), 3);
+  ASSERT_EQ(response.unused_certificate_indices_size(), 1);
+  EXPECT_EQ(response.unused_certificate_indices(0), 2u);  // B.
+  EXPECT_EQ(response.request_id(), "req-1");
+  EXPECT_EQ(response.policy_name(), "fleet");
+  EXPECT_EQ(response.policy_version(), "test-7");
+  EXPECT_EQ(response.decision_id().size(), 32u);
+  EXPECT_EQ(response.verified_chain(0).subject_alt_names(0).value(), "service.example.com");
+  EXPECT_EQ(response.verified_chain(0).sha256().size(), 64u);
+
+  // The decision is in the audit log, with the caller's labels.
+  server_->Stop();
+  std::vector<std::string> lines = ReadLines(audit_path_);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find(response.decision_id()), std::string::npos);
+  EXPECT_NE(lines[0].find("\"service\":\"billing\""), std::string::npos);
+}
+
+TEST_F(ServerIntegrationTest, RejectionsAreVerdictsNotRpcErrors) {
+  v1::VerifyRequest wrong_host = SeedRequest();
+  wrong_host.set_peer_name("other.example.com");
+  v1::VerifyResponse response;
+  ASSERT_TRUE(Call(wrong_host, &response).ok());
+  EXPECT_EQ(response.verdict(), v1::REJECTED);
+  EXPECT_EQ(response.status(), v1::NAME_MISMATCH);
+  EXPECT_EQ(response.best_attempted_chain_size(), 3);
+  EXPECT_EQ(response.verified_chain_size(), 0);
+
+  v1::VerifyRequest garbage;
+  garbage.add_certificates("not a certificate");
+  ASSERT_TRUE(Call(garbage, &response).ok());
+  EXPECT_EQ(response.verdict(), v1::REJECTED);
+  EXPECT_EQ(response.status(), v1::MALFORMED_CERTIFICATE);
+}
+
+TEST_F(ServerIntegrationTest, MalformedRequestsAreInvalidArgument) {
+  v1::VerifyResponse response;
+  EXPECT_EQ(Call(v1::VerifyRequest(), &response).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+
+  v1::VerifyRequest too_many = SeedRequest();
+  for (int i = 0; i < 40; ++i) too_many.add_certificates(b_->der);
+  EXPECT_EQ(Call(too_many, &response).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+
+  v1::VerifyRequest bad_name = SeedRequest();
+  bad_name.set_peer_name("not a host name");
+  EXPECT_EQ(Call(bad_name, &response).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+
+  v1::VerifyRequest time_not_allowed = SeedRequest();
+  time_not_allowed.mutable_verification_time()->set_seconds(1800000000);
+  EXPECT_EQ(Call(time_not_allowed, &response).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+
+  v1::VerifyRequest unknown_policy = SeedRequest();
+  unknown_policy.set_policy("nope");
+  EXPECT_EQ(Call(unknown_policy, &response).error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(ServerIntegrationTest, PolicyMayAllowVerificationTime) {
+  v1::VerifyRequest request = SeedRequest();
+  request.set_policy("replay");
+  request.mutable_verification_time()->set_seconds(1950000000);  // After notAfter.
+  v1::VerifyResponse response;
+  ASSERT_TRUE(Call(request, &response).ok());
+  EXPECT_EQ(response.status(), v1::EXPIRED);
+  EXPECT_EQ(response.evaluated_at().seconds(), 1950000000);
+}
+
+TEST_F(ServerIntegrationTest, StreamAnswersInOrderWithRequestIds) {
+  grpc::ClientContext context;
+  auto stream = stub_->VerifyStream(&context);
+  std::vector<v1::VerifyRequest> requests;
+  for (int i = 0; i < 5; ++i) {
+    v1::VerifyRequest r = SeedRequest();
+    r.set_request_id(absl::StrCat("s-", i));
+    if (i == 2) r.clear_certificates();          // A request error, not a stream error.
+    if (i == 3) r.set_peer_name("wrong.example.com");
+    ASSERT_TRUE(stream->Write(r));
+  }
+  stream->WritesDone();
+  v1::VerifyResponse response;
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(stream->Read(&response)) << i;
+    EXPECT_EQ(response.request_id(), absl::StrCat("s-", i));
+    if (i == 2) {
+      EXPECT_EQ(response.request_error().code(), grpc::StatusCode::INVALID_ARGUMENT);
+    } else if (i == 3) {
+      EXPECT_EQ(response.status(), v1::NAME_MISMATCH);
+    } else {
+      EXPECT_EQ(response.verdict(), v1::TRUSTED);
+    }
+  }
+  EXPECT_FALSE(stream->Read(&response));
+  EXPECT_TRUE(stream->Finish().ok());
+}
+
+TEST_F(ServerIntegrationTest, AuditRecordsFormAHashChain) {
+  v1::VerifyResponse response;
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(Call(SeedRequest(), &response).ok());
+  EXPECT_EQ(server_->Stop(), 0);  // Graceful exit on SIGTERM.
+  std::vector<std::string> lines = ReadLines(audit_path_);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_NE(lines[0].find("\"previous_record_sha256\":\"0000"), std::string::npos);
+  for (int i = 1; i < 3; ++i) {
+    EXPECT_NE(lines[i].find(absl::StrCat("\"sequence\":\"", i + 1, "\"")), std::string::npos)
+        << lines[i];
+  }
+}
+
+TEST_F(ServerIntegrationTest, HealthServiceReportsServing) {
+  auto channel = grpc::CreateChannel(server_->target(), grpc::InsecureChannelCredentials());
+  grpc::ByteBuffer request_buffer;
+  // grpc.health.v1.HealthCheckRequest{} is the empty message.
+  grpc::GenericStub generic(channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  grpc::Slice empty("", 0);
+  grpc::ByteBuffer empty_request(&empty, 1);
+  grpc::ByteBuffer reply;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  grpc::Status status;
+  generic.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(),
+                    &empty_request, &reply, [&](grpc::Status s) {
+                      std::lock_guard<std::mutex> lock(mu);
+                      status = s;
+                      done = true;
+                      cv.notify_one();
+                    });
+  std::unique_lock<std::mutex> lock(mu);
+  cv.wait(lock, [&] { return done; });
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  std::vector<grpc::Slice> slices;
+  ASSERT_TRUE(reply.Dump(&slices).ok());
+  std::string bytes;
+  for (const grpc::Slice& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  EXPECT_EQ(bytes, std::string("\x08\x01", 2));  // status: SERVING
+}
+
+// The client library and the CLI, as a person would use them.
+TEST_F(ServerIntegrationTest, CliVerifiesSeedExample) {
+  std::string chain;
+  for (const TestCert* c : {leaf_, a_, b_, root_}) chain += c->pem();
+  WriteFile(TmpPath("seed-chain.pem"), chain);
+
+  std::string out;
+  int code = testing::RunCommand({Runfile("client/chainverify"), "verify",
+                                  "--server=" + server_->target(),
+                                  "--host=service.example.com", "--json",
+                                  "--chain=" + TmpPath("seed-chain.pem")},
+                                 &out);
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("\"verdict\":\"TRUSTED\""), std::string::npos) << out;
+  EXPECT_NE(out.find("\"unused_certificate_indices\":[2]"), std::string::npos) << out;
+
+  code = testing::RunCommand({Runfile("client/chainverify"), "verify",
+                              "--server=" + server_->target(), "--host=wrong.example.com",
+                              TmpPath("seed-chain.pem")},
+                             &out);
+  EXPECT_EQ(code, 1);
+
+  server_->Stop();
+  code = testing::RunCommand({Runfile("client/chainverify"), "verify",
+                              "--server=" + server_->target(),
+                              TmpPath("seed-chain.pem")},
+                             &out);
+  EXPECT_EQ(code, 2);
+}
+
+}  // namespace
+}  // namespace chainverify

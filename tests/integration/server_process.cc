@@ -1,0 +1,114 @@
+#include "tests/integration/server_process.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+
+namespace chainverify::testing {
+namespace {
+
+std::vector<char*> ToArgv(std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  return argv;
+}
+
+}  // namespace
+
+std::string Runfile(const std::string& path) {
+  const char* srcdir = std::getenv("TEST_SRCDIR");
+  const char* workspace = std::getenv("TEST_WORKSPACE");
+  if (srcdir == nullptr) return path;
+  return absl::StrCat(srcdir, "/", workspace ? workspace : "chainverify", "/", path);
+}
+
+absl::StatusOr<ServerProcess> ServerProcess::Start(const std::string& binary,
+                                                   std::vector<std::string> args) {
+  int out[2];
+  if (pipe(out) != 0) return absl::InternalError("pipe failed");
+  args.insert(args.begin(), binary);
+  args.push_back("--listen=127.0.0.1:0");
+  pid_t pid = fork();
+  if (pid < 0) return absl::InternalError("fork failed");
+  if (pid == 0) {
+    dup2(out[1], STDOUT_FILENO);
+    close(out[0]);
+    close(out[1]);
+    std::vector<char*> argv = ToArgv(args);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  close(out[1]);
+  ServerProcess server;
+  server.pid_ = pid;
+  // Read the first line, with a timeout, for the chosen port.
+  std::string line;
+  pollfd pfd{out[0], POLLIN, 0};
+  while (line.find('\n') == std::string::npos) {
+    if (poll(&pfd, 1, 20000) <= 0) break;
+    char buf[256];
+    ssize_t n = read(out[0], buf, sizeof(buf));
+    if (n <= 0) break;
+    line.append(buf, n);
+  }
+  close(out[0]);
+  constexpr absl::string_view kPrefix = "listening on ";
+  if (!absl::StartsWith(line, kPrefix)) {
+    server.Stop();
+    return absl::UnavailableError(absl::StrCat("server did not start: '", line, "'"));
+  }
+  std::string rest = line.substr(kPrefix.size());
+  server.target_ = rest.substr(0, rest.find(' '));
+  return server;
+}
+
+ServerProcess::ServerProcess(ServerProcess&& other) noexcept
+    : pid_(other.pid_), target_(std::move(other.target_)) {
+  other.pid_ = -1;
+}
+
+ServerProcess::~ServerProcess() { Stop(); }
+
+int ServerProcess::Stop() {
+  if (pid_ <= 0) return -1;
+  kill(pid_, SIGTERM);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return status;
+}
+
+int RunCommand(const std::vector<std::string>& argv_in, std::string* stdout_text) {
+  std::vector<std::string> args = argv_in;
+  int out[2];
+  if (pipe(out) != 0) return -1;
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(out[1], STDOUT_FILENO);
+    close(out[0]);
+    close(out[1]);
+    std::vector<char*> argv = ToArgv(args);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  close(out[1]);
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(out[0], buf, sizeof(buf))) > 0) {
+    if (stdout_text != nullptr) stdout_text->append(buf, n);
+  }
+  close(out[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+}  // namespace chainverify::testing

@@ -1,0 +1,42 @@
+// Runs the real chainverifyd binary for integration tests: started on a
+// loopback port chosen by the kernel (port 0), stopped with SIGTERM.
+#ifndef CHAINVERIFY_TESTS_INTEGRATION_SERVER_PROCESS_H_
+#define CHAINVERIFY_TESTS_INTEGRATION_SERVER_PROCESS_H_
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace chainverify::testing {
+
+class ServerProcess {
+ public:
+  // Starts `binary` with `args` plus --listen=127.0.0.1:0 and waits for its
+  // "listening on" line.
+  static absl::StatusOr<ServerProcess> Start(const std::string& binary,
+                                             std::vector<std::string> args);
+  ServerProcess(ServerProcess&& other) noexcept;
+  ~ServerProcess();
+
+  const std::string& target() const { return target_; }
+  // Sends SIGTERM and returns the exit status (as from waitpid), or -1.
+  int Stop();
+
+ private:
+  ServerProcess() = default;
+  pid_t pid_ = -1;
+  std::string target_;
+};
+
+// Path of a runfile, e.g. "server/chainverifyd".
+std::string Runfile(const std::string& path);
+
+// Runs a command to completion; returns its exit code and captures stdout.
+int RunCommand(const std::vector<std::string>& argv, std::string* stdout_text);
+
+}  // namespace chainverify::testing
+
+#endif  // CHAINVERIFY_TESTS_INTEGRATION_SERVER_PROCESS_H_
