@@ -188,7 +188,10 @@ void ChainValidator::Validate(const std::vector<PathElement>& path, CertErrors* 
           continue;
         }
         absl::Status permitted = constraints->IsPermitted(cert, is_leaf, options_.profile);
-        if (!permitted.ok()) {
+        if (absl::IsInvalidArgument(permitted)) {
+          // The constraints themselves are unusable under this profile.
+          errors->Add(kNameConstraintsInvalid, j, std::string(permitted.message()));
+        } else if (!permitted.ok()) {
           errors->Add(kNameConstraintViolation, i, std::string(permitted.message()));
         }
       }
