@@ -41,6 +41,9 @@ CHAINVERIFY_CERT_ERROR_ID(kCertEmptyIssuer, "cert.empty_issuer", MALFORMED_CERTI
 CHAINVERIFY_CERT_ERROR_ID(kCertSanInvalid, "cert.san_invalid", MALFORMED_CERTIFICATE);
 CHAINVERIFY_CERT_ERROR_ID(kCertAkiInvalid, "cert.aki_invalid", MALFORMED_CERTIFICATE);
 CHAINVERIFY_CERT_ERROR_ID(kCertSkiMissing, "cert.ski_missing", MALFORMED_CERTIFICATE);
+CHAINVERIFY_CERT_ERROR_ID(kCertSkiInvalid, "cert.ski_invalid", MALFORMED_CERTIFICATE);
+CHAINVERIFY_CERT_ERROR_ID(kCertAiaInvalid, "cert.aia_invalid", MALFORMED_CERTIFICATE);
+CHAINVERIFY_CERT_ERROR_ID(kCertRootExtendedKeyUsage, "cert.root_extended_key_usage", MALFORMED_CERTIFICATE);
 
 // Path building (RFC 4158).
 CHAINVERIFY_CERT_ERROR_ID(kPathNoIssuer, "path.no_issuer", NO_PATH_TO_TRUSTED_ANCHOR);
@@ -72,11 +75,15 @@ CHAINVERIFY_CERT_ERROR_ID(kKeyCertSignWithoutCa, "ca.key_cert_sign_without_ca", 
 CHAINVERIFY_CERT_ERROR_ID(kKeyUsageDisallowed, "usage.key_usage", USAGE_NOT_ALLOWED);
 CHAINVERIFY_CERT_ERROR_ID(kExtendedKeyUsageDisallowed, "usage.extended_key_usage", USAGE_NOT_ALLOWED);
 CHAINVERIFY_CERT_ERROR_ID(kLeafIsCa, "usage.leaf_is_ca", USAGE_NOT_ALLOWED);
+CHAINVERIFY_CERT_ERROR_ID(kExtendedKeyUsageMissing, "usage.extended_key_usage_missing", USAGE_NOT_ALLOWED);
+CHAINVERIFY_CERT_ERROR_ID(kExtendedKeyUsageCritical, "usage.extended_key_usage_critical", MALFORMED_CERTIFICATE);
 
 // Names (RFC 5280 4.2.1.10, RFC 6125).
 CHAINVERIFY_CERT_ERROR_ID(kNameMismatch, "name.mismatch", NAME_MISMATCH);
 CHAINVERIFY_CERT_ERROR_ID(kNameConstraintViolation, "name.constraint_violation", NAME_CONSTRAINT_VIOLATION);
 CHAINVERIFY_CERT_ERROR_ID(kNameConstraintsInvalid, "name.constraints_invalid", MALFORMED_CERTIFICATE);
+CHAINVERIFY_CERT_ERROR_ID(kNameConstraintsInEndEntity, "name.constraints_in_end_entity", MALFORMED_CERTIFICATE);
+CHAINVERIFY_CERT_ERROR_ID(kNameConstraintsTooComplex, "name.constraints_too_complex", NAME_CONSTRAINT_VIOLATION);
 
 // Extensions and policies (RFC 5280 4.2, 6.1.3 (d)-(f), 6.1.5).
 CHAINVERIFY_CERT_ERROR_ID(kUnhandledCriticalExtension, "extension.unhandled_critical", UNHANDLED_CRITICAL_EXTENSION);
@@ -87,6 +94,9 @@ CHAINVERIFY_CERT_ERROR_ID(kPolicyLimit, "policy.tree_limit", CERTIFICATE_POLICY_
 // Revocation (RFC 5280 6.3).
 CHAINVERIFY_CERT_ERROR_ID(kRevoked, "revocation.revoked", REVOKED);
 CHAINVERIFY_CERT_ERROR_ID(kRevocationUnknown, "revocation.unknown", REVOCATION_UNKNOWN);
+// A CRL signed by the issuer's key breaks RFC 5280 5.2/5.3 or 6.3.3 (f) (e.g. no
+// or a critical cRLNumber, issuer without cRLSign): unusable, fail closed.
+CHAINVERIFY_CERT_ERROR_ID(kCrlInvalid, "revocation.crl_invalid", REVOCATION_UNKNOWN);
 
 // Anchors and policy.
 CHAINVERIFY_CERT_ERROR_ID(kAnchorDenied, "anchor.denied", POLICY_DENIED);

@@ -104,15 +104,6 @@ CertificatePtr Certificate::Parse(absl::string_view der, ParseError* error) {
     return fail(kCertVersionInvalid, "extensions require version 3 (RFC 5280 4.1.2.1)");
   }
 
-  // RFC 5280 4.1.2.2: positive, at most 20 octets.
-  const ASN1_INTEGER* serial = X509_get0_serialNumber(x);
-  if (ASN1_STRING_type(serial) == V_ASN1_NEG_INTEGER) {
-    return fail(kCertSerialInvalid, "negative serial number (RFC 5280 4.1.2.2)");
-  }
-  if (ASN1_STRING_length(serial) > 20) {
-    return fail(kCertSerialInvalid, "serial number longer than 20 octets (RFC 5280 4.1.2.2)");
-  }
-
   if (!Asn1TimeToAbsl(X509_get0_notBefore(x), &cert->not_before_) ||
       !Asn1TimeToAbsl(X509_get0_notAfter(x), &cert->not_after_)) {
     return fail(kCertMalformed, "unparsable validity time");

@@ -619,7 +619,7 @@ absl::Status NameConstraints::CheckDirectoryName(const X509_NAME* name,
 
 absl::Status NameConstraints::IsPermitted(const Certificate& cert, bool is_leaf,
                                           Profile profile) const {
-  if (profile == Profile::kRfc5280 && has_leading_dot_dns_) {
+  if (has_leading_dot_dns_) {
     return absl::InvalidArgumentError(
         "a dNSName constraint starts with '.', a form RFC 5280 4.2.1.10 "
         "defines only for rfc822Name and URI constraints");

@@ -43,6 +43,10 @@ struct ValidationOptions {
   // Maximum certificates in a path, leaf and anchor included (RFC 5280 has no
   // limit; 10 is more than any public PKI uses).
   int max_chain_length = 10;
+  // Maximum intermediates that are not self-issued (a relying-party
+  // pathLenConstraint, like OpenSSL's verify depth); -1 means no limit beyond
+  // max_chain_length.
+  int max_intermediates = -1;
   // Check the anchor certificate's own validity period and constraints. RFC 5280
   // treats an anchor as a name and a key only; OpenSSL and most TLS stacks
   // check the root's dates anyway.

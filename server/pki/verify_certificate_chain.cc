@@ -1,11 +1,14 @@
 #include "server/pki/verify_certificate_chain.h"
 
+#include <optional>
+
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "server/pki/certificate_policies.h"
+#include "server/pki/certificate_profile.h"
 #include "server/pki/hostname_match.h"
 #include "server/pki/name_constraints.h"
 
@@ -28,6 +31,24 @@ bool EkuAllows(const std::vector<int>& eku, KeyPurpose purpose, bool allow_any) 
     if (allow_any && nid == NID_anyExtendedKeyUsage) return true;
   }
   return false;
+}
+
+// Name-constraint checks (names x subtrees) allowed per certificate, so that a
+// crafted CA with thousands of subtrees and a leaf with thousands of names cannot
+// make validation quadratic in attacker-chosen sizes (BoringSSL uses the same
+// order of magnitude).
+constexpr size_t kMaxNameConstraintChecks = 1 << 20;
+
+size_t NameCount(const Certificate& cert) {
+  const GeneralNames& n = cert.subject_alt_names();
+  return n.dns_names.size() + n.ip_addresses.size() + n.emails.size() + n.uris.size() +
+         n.directory_names.size() + n.other_names + n.registered_ids +
+         X509_NAME_entry_count(cert.subject());
+}
+
+size_t SubtreeCount(const NAME_CONSTRAINTS* nc) {
+  return sk_GENERAL_SUBTREE_num(nc->permittedSubtrees) +
+         sk_GENERAL_SUBTREE_num(nc->excludedSubtrees);
 }
 
 const char* PurposeName(KeyPurpose purpose) {
@@ -93,33 +114,64 @@ void ChainValidator::Validate(const std::vector<PathElement>& path, CertErrors* 
   const int n = static_cast<int>(path.size());
   const int anchor_index = n - 1;
   const bool web_pki = options_.profile == Profile::kWebPki;
+  // RFC 5280 4.1.2.5 encodes validity to the second: compare at that grain, so
+  // an instant inside the final second of notAfter is still valid.
+  const absl::Time now = absl::FromUnixSeconds(absl::ToUnixSeconds(time_));
 
   if (n > options_.max_chain_length) {
     errors->Add(kPathTooLong, -1,
                 absl::StrCat("path of ", n, " certificates; the policy allows ",
                              options_.max_chain_length));
   }
+  if (options_.max_intermediates >= 0) {
+    int intermediates = 0;
+    for (int i = 1; i < anchor_index; ++i) {
+      if (!path[i].certificate->IsSelfIssued()) ++intermediates;
+    }
+    if (intermediates > options_.max_intermediates) {
+      errors->Add(kPathTooLong, -1,
+                  absl::StrCat(intermediates, " intermediates; the policy allows ",
+                               options_.max_intermediates));
+    }
+  }
+
+  // Name constraints of each CA on the path, decoded once.
+  std::vector<std::optional<NameConstraints>> constraints(n);
+  for (int j = 1; j < n; ++j) {
+    const NAME_CONSTRAINTS* nc = path[j].certificate->name_constraints();
+    if (nc == nullptr) continue;
+    absl::StatusOr<NameConstraints> decoded = NameConstraints::Create(nc);
+    if (!decoded.ok()) {
+      errors->Add(kNameConstraintsInvalid, j, std::string(decoded.status().message()));
+      continue;
+    }
+    constraints[j] = *std::move(decoded);
+  }
 
   for (int i = 0; i < n; ++i) {
     const Certificate& cert = *path[i].certificate;
     const bool is_anchor = i == anchor_index;
     const bool is_leaf = i == 0;
+    CheckCertificateProfile(cert,
+                            is_leaf ? CertRole::kLeaf
+                                    : (is_anchor ? CertRole::kAnchor : CertRole::kIntermediate),
+                            options_.profile, i, errors);
 
     // Validity (RFC 5280 6.1.3 (a)(2)); notAfter is inclusive (4.1.2.5).
     if (!is_anchor || options_.enforce_anchor_validity) {
-      if (time_ < cert.not_before()) {
+      if (now < cert.not_before()) {
         errors->Add(kValidityNotYetValid, i,
                     absl::StrCat("notBefore is ", absl::FormatTime(cert.not_before())));
-      } else if (time_ > cert.not_after()) {
+      } else if (now > cert.not_after()) {
         errors->Add(kValidityExpired, i,
                     absl::StrCat("notAfter was ", absl::FormatTime(cert.not_after())));
       }
     }
 
     // RFC 5280 4.2: a critical extension we cannot process makes the
-    // certificate unusable. For the anchor only its name and key are used, so
-    // its extensions do not matter beyond the constraints enforced below.
-    if (!is_anchor && !cert.unhandled_critical_extensions().empty()) {
+    // certificate unusable, the anchor included (its extensions are the root
+    // program's constraints on it).
+    if (!cert.unhandled_critical_extensions().empty()) {
       errors->Add(kUnhandledCriticalExtension, i,
                   absl::StrCat("unhandled critical extension(s): ",
                                absl::StrJoin(cert.unhandled_critical_extensions(), ", ")));
@@ -136,7 +188,7 @@ void ChainValidator::Validate(const std::vector<PathElement>& path, CertErrors* 
         errors->Add(kIssuerNoKeyCertSign, i, "issuer keyUsage lacks keyCertSign");
       }
       // RFC 5280 6.1.4 (l)-(m): pathLenConstraint counts the non-self-issued
-      // intermediates below this certificate.
+      // intermediates below this certificate (the leaf is not one).
       if (cert.path_len() >= 0) {
         int below = 0;
         for (int j = 1; j < i; ++j) {
@@ -155,19 +207,12 @@ void ChainValidator::Validate(const std::vector<PathElement>& path, CertErrors* 
                     absl::StrCat("issuer extendedKeyUsage does not allow ",
                                  PurposeName(purpose_)));
       }
-      if (web_pki && !is_anchor && !cert.basic_constraints_critical()) {
-        errors->Add(kBasicConstraintsNotCritical, i,
-                    "CA basicConstraints must be critical (CA/B Forum BR 7.1.2.2)");
-      }
     } else {
-      // The end-entity certificate.
+      // The end-entity certificate (RFC 5280 4.2.1.12).
       if (cert.extended_key_usage() &&
           !EkuAllows(*cert.extended_key_usage(), purpose_, /*allow_any=*/!web_pki)) {
         errors->Add(kExtendedKeyUsageDisallowed, i,
                     absl::StrCat("leaf extendedKeyUsage does not allow ", PurposeName(purpose_)));
-      }
-      if (web_pki && cert.is_ca()) {
-        errors->Add(kLeafIsCa, i, "a CA certificate cannot be a TLS leaf (CA/B Forum BR 7.1.2.3)");
       }
       if (peer_name_.kind != PeerName::Kind::kNone &&
           !LeafMatchesPeerName(cert, peer_name_, options_.profile)) {
@@ -180,14 +225,16 @@ void ChainValidator::Validate(const std::vector<PathElement>& path, CertErrors* 
     // intermediate.
     if (!is_anchor && (is_leaf || !cert.IsSelfIssued())) {
       for (int j = i + 1; j < n; ++j) {
-        const Certificate& ca = *path[j].certificate;
-        if (ca.name_constraints() == nullptr) continue;
-        absl::StatusOr<NameConstraints> constraints = NameConstraints::Create(ca.name_constraints());
-        if (!constraints.ok()) {
-          errors->Add(kNameConstraintsInvalid, j, std::string(constraints.status().message()));
+        if (!constraints[j]) continue;
+        const size_t checks =
+            NameCount(cert) * SubtreeCount(path[j].certificate->name_constraints());
+        if (checks > kMaxNameConstraintChecks) {
+          errors->Add(kNameConstraintsTooComplex, i,
+                      absl::StrCat(checks, " name-constraint checks against certificate ", j,
+                                   "; at most ", kMaxNameConstraintChecks));
           continue;
         }
-        absl::Status permitted = constraints->IsPermitted(cert, is_leaf, options_.profile);
+        absl::Status permitted = constraints[j]->IsPermitted(cert, is_leaf, options_.profile);
         if (absl::IsInvalidArgument(permitted)) {
           // The constraints themselves are unusable under this profile.
           errors->Add(kNameConstraintsInvalid, j, std::string(permitted.message()));

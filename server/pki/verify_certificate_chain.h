@@ -2,9 +2,11 @@
 // CA/Browser Forum Web PKI checks when that profile is selected.
 //
 // Deviations from RFC 5280 (each the choice most TLS verifiers make):
-//  * The anchor certificate's validity period, basicConstraints
-//    pathLenConstraint and nameConstraints are enforced when present
+//  * The anchor certificate's validity period, pathLenConstraint,
+//    nameConstraints, critical extensions and encoding rules are enforced
 //    (ValidationOptions::enforce_anchor_validity for the dates).
+//  * Validity is compared at one-second granularity (RFC 5280 4.1.2.5 encodes
+//    no finer), so the whole final second of notAfter is valid.
 //  * extendedKeyUsage in a CA certificate restricts the purposes of the
 //    certificates below it (as OpenSSL, Go and Chrome do).
 //  * No Common Name fallback for peer names.

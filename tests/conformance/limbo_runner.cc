@@ -220,11 +220,9 @@ absl::StatusOr<CaseInput> ToVerifyInput(const Testcase& testcase,
     if (testcase.max_chain_depth() < 0) {
       return absl::UnimplementedError("negative max_chain_depth");
     }
-    // x509-limbo's depth counts intermediates only; max_chain_length counts
-    // the leaf and the anchor too. (x509-limbo does not count self-issued
-    // intermediates; max_chain_length counts every certificate, so a path
-    // with a self-issued intermediate is judged one longer than limbo means.)
-    out.policy.validation.max_chain_length = testcase.max_chain_depth() + 2;
+    // x509-limbo's depth counts the intermediates that are not self-issued,
+    // which is what max_intermediates limits.
+    out.policy.validation.max_intermediates = testcase.max_chain_depth();
   }
 
   auto store = std::make_shared<pki::TrustStore>();
