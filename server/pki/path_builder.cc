@@ -5,6 +5,7 @@
 #include <utility>
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
 
 #include "absl/strings/str_cat.h"
 
@@ -19,6 +20,42 @@ int FailedPathRank(const std::vector<PathElement>& path) {
   const bool anchored = !path.empty() && path.back().anchor != nullptr;
   return (anchored ? 1000 : 0) + static_cast<int>(path.size());
 }
+
+// Security strength in bits of a public key (NIST SP 800-57 Part 1 table 2).
+int KeyStrength(EVP_PKEY* key) {
+  const int bits = EVP_PKEY_get_bits(key);
+  switch (EVP_PKEY_get_base_id(key)) {
+    case EVP_PKEY_RSA:
+      return bits >= 15360 ? 256 : bits >= 7680 ? 192 : bits >= 3072 ? 128 : bits >= 2048 ? 112 : 80;
+    case EVP_PKEY_ED25519:
+      return 128;
+    default:  // EC: half the field size.
+      return bits / 2;
+  }
+}
+
+// Choosing among valid paths: shortest, then the one that stays valid longest
+// (latest earliest-notAfter), then the strongest weakest key; the first found
+// wins ties, so the answer is deterministic.
+struct PathQuality {
+  size_t length;
+  absl::Time expiry;
+  int strength;
+
+  static PathQuality Of(const std::vector<PathElement>& path) {
+    PathQuality q{path.size(), absl::InfiniteFuture(), 1 << 20};
+    for (const PathElement& e : path) {
+      q.expiry = std::min(q.expiry, e.certificate->not_after());
+      q.strength = std::min(q.strength, KeyStrength(e.certificate->public_key()));
+    }
+    return q;
+  }
+  bool BetterThan(const PathQuality& o) const {
+    if (length != o.length) return length < o.length;
+    if (expiry != o.expiry) return expiry > o.expiry;
+    return strength > o.strength;
+  }
+};
 
 // A candidate issuer with its sort key (see path_builder.h for the order).
 struct Candidate {
@@ -60,6 +97,7 @@ class Search {
     Extend();
     result.stats = stats_;
     if (found_) {
+      // Limits only matter when nothing valid was found.
       result.found_valid_path = true;
       result.path = std::move(valid_path_);
       result.errors = std::move(valid_errors_);
@@ -91,6 +129,9 @@ class Search {
                     absl::StrCat("no trust anchor within ", max_depth_, " certificates"));
       return false;
     }
+
+    // Any extension is longer than the best valid path already found.
+    if (found_ && path_.size() + 1 > valid_path_.size()) return false;
 
     std::vector<Candidate> candidates = Candidates(*path_.back().certificate);
     bool any_extended = false;
@@ -209,10 +250,16 @@ class Search {
     CertErrors errors;
     validator_->Validate(path_, &errors);
     if (!errors.HasError()) {
-      found_ = true;
-      valid_path_ = path_;
-      valid_errors_ = std::move(errors);
-      return true;
+      // Keep looking for a better valid path (see PathQuality), up to
+      // max_valid_paths; the pruning in Extend() keeps this cheap.
+      const PathQuality quality = PathQuality::Of(path_);
+      if (!found_ || quality.BetterThan(valid_quality_)) {
+        found_ = true;
+        valid_path_ = path_;
+        valid_quality_ = quality;
+        valid_errors_ = std::move(errors);
+      }
+      return ++valid_paths_ >= limits_.max_valid_paths;
     }
     RecordFailure(std::move(errors));
     return false;
@@ -261,6 +308,8 @@ class Search {
   SearchStats stats_;
   std::map<std::pair<std::string, std::string>, bool> signature_cache_;
   bool found_ = false;
+  int valid_paths_ = 0;
+  PathQuality valid_quality_{};
   std::vector<PathElement> valid_path_;
   CertErrors valid_errors_;
   int best_failed_rank_ = -1;

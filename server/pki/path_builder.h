@@ -12,15 +12,20 @@
 //   4. newest notBefore first;
 //   5. upload order (anchors: load order), so the result is deterministic.
 // Each edge's signature is checked when the edge is first tried (results are
-// cached per request), and each complete path is handed to ValidatePath(). The
-// first path that validates wins; it is also the minimal one in the sense that
-// it holds only certificates that were needed.
+// cached per request), and each complete path is handed to the PathValidator.
+// Among valid paths the best wins: the shortest, then the one that stays valid
+// longest (latest earliest notAfter), then the one whose weakest key is
+// strongest; ties go to the first found, so the choice is deterministic. After
+// the first valid path, only paths no longer than it are explored, and at most
+// max_valid_paths are compared. A path holds only certificates that were
+// needed, so the chosen path is the pruned chain.
 //
 // Loop detection: a candidate whose (subject, SPKI, SAN) already appears on the
 // current path is skipped, so cycles and repeated certificates end.
 //
-// Bounded by SearchLimits: running out is reported as SEARCH_LIMIT_REACHED
-// (never as "no issuer"), since more resources might have found a path.
+// Bounded by SearchLimits: running out before any valid path is found is
+// reported as SEARCH_LIMIT_REACHED (never as "no issuer"), since more resources
+// might have found one; running out after one was found returns the best so far.
 //
 // What it does not do: fetch missing issuers (AIA chasing), or remember
 // certificates across requests (uploads never change shared state).
@@ -47,6 +52,8 @@ struct SearchLimits {
   int max_signature_checks = 200;
   // Paths handed to full validation.
   int max_paths_validated = 100;
+  // Valid paths compared before the best is chosen.
+  int max_valid_paths = 4;
   // Wall-clock budget for the whole search.
   absl::Duration deadline = absl::Seconds(2);
 };

@@ -180,6 +180,36 @@ TEST(VerifierTest, CrossSignedIntermediateBacktracksToTrustedRoot) {
   EXPECT_GE(r.stats.signature_checks, 2);
 }
 
+// Two valid paths: through a cross-sign (found first: newer) and direct. The
+// shorter one is chosen, whatever the search order.
+TEST(VerifierTest, ShortestValidPathIsChosen) {
+  const Pki& p = TestPki();
+  TestCert x_by_c = MustIssue(IntermediateSpec("Bridge X"), &p.root_c);
+  CertSpec a_spec = IntermediateSpec("Intermediate A");
+  a_spec.not_before = absl::FromUnixSeconds(1750000000);  // Newer: tried first.
+  TestCert a_by_x = MustIssue(a_spec, &x_by_c, p.inter_a.key);
+  VerifyResult r = Verify({&p.leaf, &a_by_x, &x_by_c, &p.inter_a}, StoreOf({&p.root_c}),
+                          "leaf.example.com");
+  ASSERT_TRUE(r.trusted) << r.status;
+  EXPECT_EQ(ChainSubjects(r),
+            (std::vector<std::string>{"leaf.example.com", "Intermediate A", "Root C"}));
+  EXPECT_EQ(r.chain[1].request_index, 3);
+  EXPECT_EQ(r.unused_request_indices, (std::vector<int>{1, 2}));
+}
+
+// Equal length: the path that stays valid longer wins.
+TEST(VerifierTest, AmongEqualLengthPathsLatestExpiryWins) {
+  const Pki& p = TestPki();
+  CertSpec short_lived = IntermediateSpec("Intermediate A");
+  short_lived.not_after = absl::FromUnixSeconds(1850000000);
+  short_lived.not_before = absl::FromUnixSeconds(1750000000);  // Newer: tried first.
+  TestCert a_short = MustIssue(short_lived, &p.root_c, p.inter_a.key);
+  VerifyResult r = Verify({&p.leaf, &a_short, &p.inter_a}, StoreOf({&p.root_c}),
+                          "leaf.example.com");
+  ASSERT_TRUE(r.trusted) << r.status;
+  EXPECT_EQ(r.chain[1].request_index, 2);
+}
+
 TEST(VerifierTest, ForgedIssuerIsBadSignature) {
   const Pki& p = TestPki();
   // Same name as A, different key: the leaf's signature does not verify.
