@@ -103,8 +103,10 @@ absl::StatusOr<std::shared_ptr<const PolicySet>> PolicySet::FromText(
     compiled.verify.limits = limits;
     compiled.verify.validation.max_chain_length =
         p.max_chain_length() == 0 ? kDefaultMaxChainLength : p.max_chain_length();
-    compiled.verify.validation.profile =
-        p.web_pki_profile() ? pki::Profile::kWebPki : pki::Profile::kRfc5280;
+    compiled.profile = p.profile();
+    for (const v1::TrustStore& store : p.trust_stores()) {
+      if (store.source_case() == v1::TrustStore::kSystem) compiled.trusts_system_store = true;
+    }
     set->policies_.emplace(p.name(), std::move(compiled));
   }
   if (!set->policies_.count(set->default_policy_)) {
@@ -128,6 +130,19 @@ absl::StatusOr<std::shared_ptr<const PolicySet>> PolicySet::FromFile(
 absl::StatusOr<std::shared_ptr<const PolicySet>> PolicySet::Embedded(
     const pki::SearchLimits& limits) {
   return FromText(kEmbeddedDefaultPolicy, "embedded default policy", "", limits);
+}
+
+pki::Profile CompiledPolicy::ProfileFor(pki::KeyPurpose purpose) const {
+  switch (profile) {
+    case v1::WEB_PKI:
+      return pki::Profile::kWebPki;
+    case v1::RFC5280:
+      return pki::Profile::kRfc5280;
+    default:
+      return trusts_system_store && purpose == pki::KeyPurpose::kServerAuth
+                 ? pki::Profile::kWebPki
+                 : pki::Profile::kRfc5280;
+  }
 }
 
 const CompiledPolicy* PolicySet::Find(absl::string_view name) const {

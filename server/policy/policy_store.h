@@ -20,6 +20,11 @@ struct CompiledPolicy {
   std::string version;  // the bundle's version
   pki::VerifyPolicy verify;
   bool allow_request_verification_time = false;
+  v1::ValidationProfile profile = v1::PROFILE_AUTO;
+  bool trusts_system_store = false;
+
+  // The profile for one request (resolves PROFILE_AUTO).
+  pki::Profile ProfileFor(pki::KeyPurpose purpose) const;
 };
 
 // All policies of one bundle. Immutable once loaded.

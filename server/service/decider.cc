@@ -136,7 +136,9 @@ absl::StatusOr<v1::VerifyResponse> Decider::Decide(const v1::VerifyRequest& requ
   input.purpose = ToPurpose(request.usage());
   input.certificates.assign(request.certificates().begin(), request.certificates().end());
 
-  pki::VerifyResult result = pki::VerifyChain(input, policy->verify);
+  pki::VerifyPolicy verify = policy->verify;
+  verify.validation.profile = policy->ProfileFor(input.purpose);
+  pki::VerifyResult result = pki::VerifyChain(input, verify);
 
   v1::VerifyResponse response;
   response.set_request_id(request.request_id());
