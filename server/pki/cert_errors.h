@@ -84,6 +84,10 @@ CHAINVERIFY_CERT_ERROR_ID(kNameConstraintViolation, "name.constraint_violation",
 CHAINVERIFY_CERT_ERROR_ID(kNameConstraintsInvalid, "name.constraints_invalid", MALFORMED_CERTIFICATE);
 CHAINVERIFY_CERT_ERROR_ID(kNameConstraintsInEndEntity, "name.constraints_in_end_entity", MALFORMED_CERTIFICATE);
 CHAINVERIFY_CERT_ERROR_ID(kNameConstraintsTooComplex, "name.constraints_too_complex", NAME_CONSTRAINT_VIOLATION);
+// Leaf names (RFC 5280 4.2.1.6; CA/B Forum BR 3.2.2.6, 7.1.4.3): web_pki_names.h.
+CHAINVERIFY_CERT_ERROR_ID(kNameSanDnsSyntax, "name.san_dns_syntax", MALFORMED_CERTIFICATE);
+CHAINVERIFY_CERT_ERROR_ID(kNameWildcardPublicSuffix, "name.wildcard_public_suffix", MALFORMED_CERTIFICATE);
+CHAINVERIFY_CERT_ERROR_ID(kNameCommonNameMismatch, "name.common_name_mismatch", MALFORMED_CERTIFICATE);
 
 // Extensions and policies (RFC 5280 4.2, 6.1.3 (d)-(f), 6.1.5).
 CHAINVERIFY_CERT_ERROR_ID(kUnhandledCriticalExtension, "extension.unhandled_critical", UNHANDLED_CRITICAL_EXTENSION);

@@ -3,6 +3,8 @@
 #include <openssl/x509v3.h>
 
 #include "absl/strings/str_cat.h"
+#include "server/pki/public_suffix_list.h"
+#include "server/pki/web_pki_names.h"
 
 namespace chainverify::pki {
 namespace {
@@ -205,6 +207,18 @@ void CheckCertificateProfile(const Certificate& cert, CertRole role, Profile pro
   CheckAuthorityInfoAccess(cert, chain_index, errors);
   CheckKeyEncoding(cert, profile, chain_index, errors);
   if (profile == Profile::kWebPki) CheckWebPkiRoleExtensions(cert, role, chain_index, errors);
+  if (role == CertRole::kLeaf) {
+    // RFC 5280 4.2.1.6 name syntax; for the Web PKI also CA/B BR 7.1.4.3 and
+    // 7.1.2.7.12 (Common Name, wildcards over public suffixes).
+    absl::Status names = profile == Profile::kWebPki
+                             ? CheckWebPkiLeafNames(cert, PublicSuffixList::Default())
+                             : CheckSanDnsSyntax(cert);
+    if (!names.ok()) {
+      const CertErrorId* id = WebPkiNameErrorId(names);
+      errors->Add(id != nullptr ? *id : kCertSanInvalid, chain_index,
+                  std::string(names.message()));
+    }
+  }
 }
 
 }  // namespace chainverify::pki
