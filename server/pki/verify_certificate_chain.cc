@@ -245,6 +245,29 @@ void ChainValidator::Validate(const std::vector<PathElement>& path, CertErrors* 
     }
   }
 
+  // Revocation (RFC 5280 6.1.3 (a)(3), 6.3), after everything else so that a
+  // path failing for other reasons costs no CRL work.
+  if (crls_ != nullptr && !crls_->empty() && !errors->HasError()) {
+    for (int i = 0; i < anchor_index; ++i) {
+      RevocationCheck check =
+          crls_->Check(*path[i].certificate, *path[i + 1].certificate, now);
+      switch (check.state) {
+        case RevocationState::kGood:
+          break;
+        case RevocationState::kRevoked:
+          errors->Add(kRevoked, i, absl::StrCat(check.diagnostic, " (", check.source, ")"));
+          break;
+        case RevocationState::kInvalidCrl:
+          errors->Add(kCrlInvalid, i, check.diagnostic);
+          break;
+        case RevocationState::kUnknown:
+          errors->Add(kRevocationUnknown, i, check.diagnostic,
+                      revocation_hard_fail_ ? Severity::kError : Severity::kWarning);
+          break;
+      }
+    }
+  }
+
   // Certificate policies (RFC 5280 6.1.3 (d)-(f), 6.1.4, 6.1.5).
   std::vector<const Certificate*> certs;
   certs.reserve(n);

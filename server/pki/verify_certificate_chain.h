@@ -23,6 +23,7 @@
 
 #include "absl/time/time.h"
 #include "server/pki/cert_errors.h"
+#include "server/pki/crl.h"
 #include "server/pki/path_builder.h"
 #include "server/pki/validation_options.h"
 
@@ -34,6 +35,12 @@ class ChainValidator : public PathValidator {
                  const PeerName& peer_name, absl::Time time)
       : options_(options), purpose_(purpose), peer_name_(peer_name), time_(time) {}
 
+  // Check every non-anchor certificate against `crls` (RFC 5280 6.3).
+  void SetRevocation(const CrlSet* crls, bool hard_fail) {
+    crls_ = crls;
+    revocation_hard_fail_ = hard_fail;
+  }
+
   void Validate(const std::vector<PathElement>& path, CertErrors* errors) override;
 
  private:
@@ -41,6 +48,8 @@ class ChainValidator : public PathValidator {
   const KeyPurpose purpose_;
   const PeerName& peer_name_;
   const absl::Time time_;
+  const CrlSet* crls_ = nullptr;
+  bool revocation_hard_fail_ = false;
 };
 
 // The algorithm rules, exposed for tests: whether `cert`'s signature

@@ -189,11 +189,6 @@ absl::StatusOr<CaseInput> ToVerifyInput(const Testcase& testcase,
                                         const HarnessOptions& options) {
   // Unsupported features first, so that a skipped case never reports a
   // verdict-like error.
-  if (testcase.crls_size() > 0 ||
-      absl::c_linear_search(testcase.features(), "has-crl")) {
-    return absl::UnimplementedError(
-        "CRL checking not yet wired into the harness");
-  }
   if (testcase.signature_algorithms_size() > 0) {
     return absl::UnimplementedError(
         "required signature algorithms are not an input of VerifyChain");
@@ -216,6 +211,18 @@ absl::StatusOr<CaseInput> ToVerifyInput(const Testcase& testcase,
   out.required_key_usage = *key_usage;
 
   out.policy.validation.profile = options.profile;
+  if (testcase.crls_size() > 0) {
+    std::vector<std::string> crls;
+    for (int i = 0; i < testcase.crls_size(); ++i) {
+      absl::StatusOr<std::string> der =
+          PemToDer(testcase.crls(i), absl::StrCat("crls[", i, "]"));
+      if (!der.ok()) return der.status();
+      crls.push_back(*std::move(der));
+    }
+    // Soft-fail: a certificate no CRL speaks for is accepted, as x509-limbo
+    // supplies CRLs only for the certificates it means to test.
+    out.policy.revocation.crls = pki::CrlSet::Parse(crls, nullptr);
+  }
   if (testcase.has_max_chain_depth()) {
     if (testcase.max_chain_depth() < 0) {
       return absl::UnimplementedError("negative max_chain_depth");

@@ -1,0 +1,818 @@
+// Tests of CRL revocation checking (RFC 5280 sections 5 and 6.3). The PKI is
+// built at test time; CRLs that IssueCrl() cannot express (missing or critical
+// cRLNumber, issuingDistributionPoint, delta CRLs, entry extensions) are built
+// here with OpenSSL directly.
+#include "server/pki/crl.h"
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <openssl/asn1.h>
+#include <openssl/bn.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "absl/time/time.h"
+#include "gtest/gtest.h"
+#include "tests/testutil/test_pki.h"
+
+namespace chainverify::pki {
+namespace {
+
+using ::chainverify::testing::CertSpec;
+using ::chainverify::testing::IntermediateSpec;
+using ::chainverify::testing::IssueCrl;
+using ::chainverify::testing::LeafSpec;
+using ::chainverify::testing::MustIssue;
+using ::chainverify::testing::RootSpec;
+using ::chainverify::testing::TestCert;
+
+const absl::Time kNow = absl::FromUnixSeconds(1750000000);  // 2025-06-15
+const absl::Time kThisUpdate = kNow - absl::Hours(24);
+const absl::Time kNextUpdate = kNow + absl::Hours(24 * 7);
+constexpr char kLeafSerial[] = "1001";
+constexpr char kSubCaSerial[] = "2002";
+constexpr char kCdpUri[] = "http://crl.example/ca.crl";
+
+CertSpec WithSerial(CertSpec spec, std::string serial_hex) {
+  spec.serial_hex = std::move(serial_hex);
+  return spec;
+}
+
+CertSpec WithKeyUsage(CertSpec spec, std::string key_usage) {
+  spec.key_usage = std::move(key_usage);
+  return spec;
+}
+
+CertSpec WithCdp(CertSpec spec, std::string uri) {
+  spec.crl_distribution_points.push_back(std::move(uri));
+  return spec;
+}
+
+// CA issues leaf and sub_ca; other_ca is an unrelated issuer; the two other
+// CAs differ from CA only in keyUsage.
+struct Pki {
+  TestCert root = MustIssue(RootSpec("Root"), nullptr);
+  TestCert ca = MustIssue(IntermediateSpec("CA"), &root);
+  TestCert other_ca = MustIssue(IntermediateSpec("Other CA"), &root);
+  TestCert ca_no_crlsign = MustIssue(
+      WithKeyUsage(IntermediateSpec("CA without cRLSign"), "critical,keyCertSign"), &root);
+  TestCert ca_no_ku =
+      MustIssue(WithKeyUsage(IntermediateSpec("CA without keyUsage"), ""), &root);
+  TestCert leaf = MustIssue(
+      WithCdp(WithSerial(LeafSpec("leaf", {"leaf.example"}), kLeafSerial), kCdpUri), &ca);
+  TestCert sub_ca = MustIssue(WithSerial(IntermediateSpec("Sub CA"), kSubCaSerial), &ca);
+  TestCert leaf_of_no_crlsign =
+      MustIssue(WithSerial(LeafSpec("leaf2", {"leaf2.example"}), kLeafSerial), &ca_no_crlsign);
+  TestCert leaf_of_no_ku =
+      MustIssue(WithSerial(LeafSpec("leaf3", {"leaf3.example"}), kLeafSerial), &ca_no_ku);
+};
+
+const Pki& TestPki() {
+  static const Pki* pki = new Pki();
+  return *pki;
+}
+
+CertificatePtr Parsed(const TestCert& cert) {
+  ParseError error;
+  CertificatePtr parsed = Certificate::Parse(cert.der, &error);
+  EXPECT_NE(parsed, nullptr) << error.diagnostic;
+  return parsed;
+}
+
+// --- CRL building -----------------------------------------------------------
+
+struct RawExtension {
+  std::string oid;
+  bool critical = false;
+  std::string der_value;
+};
+
+struct EntrySpec {
+  std::string serial_hex;
+  std::optional<int> reason;  // CRLReason; none: no reasonCode extension.
+  const TestCert* certificate_issuer = nullptr;  // certificateIssuer (5.3.3).
+  std::vector<RawExtension> extensions;
+};
+
+struct CrlSpec {
+  long version = X509_CRL_VERSION_2;
+  absl::Time this_update = kThisUpdate;
+  std::optional<absl::Time> next_update = kNextUpdate;
+  std::optional<int64_t> number = 1;
+  bool number_critical = false;
+  std::optional<int64_t> delta_base;  // deltaCRLIndicator
+  bool delta_critical = true;
+  struct Idp {
+    bool only_user = false;
+    bool only_ca = false;
+    bool only_attribute = false;
+    bool indirect = false;
+    std::vector<int> only_some_reasons;  // ReasonFlags bits
+    std::vector<std::string> uris;       // distributionPoint fullName
+  };
+  std::optional<Idp> idp;
+  std::vector<EntrySpec> entries;
+  std::vector<RawExtension> extensions;
+  const TestCert* signer = nullptr;  // Whose key signs; default the issuer.
+};
+
+template <typename T, void (*Free)(T*)>
+using Ptr = std::unique_ptr<T, OpenSslDeleter<T, Free>>;
+
+Ptr<ASN1_TIME, ASN1_TIME_free> Asn1Time(absl::Time t) {
+  return Ptr<ASN1_TIME, ASN1_TIME_free>(ASN1_TIME_set(nullptr, absl::ToTimeT(t)));
+}
+
+Ptr<ASN1_INTEGER, ASN1_INTEGER_free> Integer(int64_t value) {
+  Ptr<ASN1_INTEGER, ASN1_INTEGER_free> out(ASN1_INTEGER_new());
+  ASN1_INTEGER_set_int64(out.get(), value);
+  return out;
+}
+
+X509_EXTENSION* RawExt(const RawExtension& raw) {
+  Ptr<ASN1_OBJECT, ASN1_OBJECT_free> obj(OBJ_txt2obj(raw.oid.c_str(), 1));
+  Ptr<ASN1_OCTET_STRING, ASN1_OCTET_STRING_free> value(ASN1_OCTET_STRING_new());
+  ASN1_OCTET_STRING_set(value.get(),
+                        reinterpret_cast<const unsigned char*>(raw.der_value.data()),
+                        static_cast<int>(raw.der_value.size()));
+  return X509_EXTENSION_create_by_OBJ(nullptr, obj.get(), raw.critical, value.get());
+}
+
+GENERAL_NAMES* DirNameOf(const TestCert& cert) {
+  GENERAL_NAMES* names = sk_GENERAL_NAME_new_null();
+  GENERAL_NAME* name = GENERAL_NAME_new();
+  name->type = GEN_DIRNAME;
+  name->d.directoryName = X509_NAME_dup(X509_get_subject_name(cert.x509()));
+  sk_GENERAL_NAME_push(names, name);
+  return names;
+}
+
+std::string BuildCrl(const TestCert& issuer, const CrlSpec& spec) {
+  Ptr<X509_CRL, X509_CRL_free> crl(X509_CRL_new());
+  X509_CRL_set_version(crl.get(), spec.version);
+  X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(issuer.x509()));
+  X509_CRL_set1_lastUpdate(crl.get(), Asn1Time(spec.this_update).get());
+  if (spec.next_update) {
+    X509_CRL_set1_nextUpdate(crl.get(), Asn1Time(*spec.next_update).get());
+  }
+  for (const EntrySpec& e : spec.entries) {
+    X509_REVOKED* revoked = X509_REVOKED_new();
+    BIGNUM* bn = nullptr;
+    BN_hex2bn(&bn, e.serial_hex.c_str());
+    Ptr<ASN1_INTEGER, ASN1_INTEGER_free> serial(BN_to_ASN1_INTEGER(bn, nullptr));
+    BN_free(bn);
+    X509_REVOKED_set_serialNumber(revoked, serial.get());
+    X509_REVOKED_set_revocationDate(revoked, Asn1Time(spec.this_update).get());
+    if (e.certificate_issuer != nullptr) {
+      Ptr<GENERAL_NAMES, GENERAL_NAMES_free> names(DirNameOf(*e.certificate_issuer));
+      X509_REVOKED_add1_ext_i2d(revoked, NID_certificate_issuer, names.get(), 1, 0);
+    }
+    if (e.reason) {
+      Ptr<ASN1_ENUMERATED, ASN1_ENUMERATED_free> reason(ASN1_ENUMERATED_new());
+      ASN1_ENUMERATED_set(reason.get(), *e.reason);
+      X509_REVOKED_add1_ext_i2d(revoked, NID_crl_reason, reason.get(), 0, 0);
+    }
+    for (const RawExtension& raw : e.extensions) {
+      X509_EXTENSION* ext = RawExt(raw);
+      X509_REVOKED_add_ext(revoked, ext, -1);
+      X509_EXTENSION_free(ext);
+    }
+    X509_CRL_add0_revoked(crl.get(), revoked);
+  }
+  if (spec.number) {
+    X509_CRL_add1_ext_i2d(crl.get(), NID_crl_number, Integer(*spec.number).get(),
+                          spec.number_critical, X509V3_ADD_DEFAULT);
+  }
+  if (spec.delta_base) {
+    X509_CRL_add1_ext_i2d(crl.get(), NID_delta_crl, Integer(*spec.delta_base).get(),
+                          spec.delta_critical, X509V3_ADD_DEFAULT);
+  }
+  if (spec.idp) {
+    Ptr<ISSUING_DIST_POINT, ISSUING_DIST_POINT_free> idp(ISSUING_DIST_POINT_new());
+    idp->onlyuser = spec.idp->only_user ? 0xff : 0;
+    idp->onlyCA = spec.idp->only_ca ? 0xff : 0;
+    idp->onlyattr = spec.idp->only_attribute ? 0xff : 0;
+    idp->indirectCRL = spec.idp->indirect ? 0xff : 0;
+    if (!spec.idp->only_some_reasons.empty()) {
+      idp->onlysomereasons = ASN1_BIT_STRING_new();
+      for (int bit : spec.idp->only_some_reasons) {
+        ASN1_BIT_STRING_set_bit(idp->onlysomereasons, bit, 1);
+      }
+    }
+    if (!spec.idp->uris.empty()) {
+      idp->distpoint = DIST_POINT_NAME_new();
+      idp->distpoint->type = 0;
+      idp->distpoint->name.fullname = sk_GENERAL_NAME_new_null();
+      for (const std::string& uri : spec.idp->uris) {
+        GENERAL_NAME* name = GENERAL_NAME_new();
+        ASN1_IA5STRING* ia5 = ASN1_IA5STRING_new();
+        ASN1_STRING_set(ia5, uri.data(), static_cast<int>(uri.size()));
+        GENERAL_NAME_set0_value(name, GEN_URI, ia5);
+        sk_GENERAL_NAME_push(idp->distpoint->name.fullname, name);
+      }
+    }
+    X509_CRL_add1_ext_i2d(crl.get(), NID_issuing_distribution_point, idp.get(), 1,
+                          X509V3_ADD_DEFAULT);
+  }
+  for (const RawExtension& raw : spec.extensions) {
+    X509_EXTENSION* ext = RawExt(raw);
+    X509_CRL_add_ext(crl.get(), ext, -1);
+    X509_EXTENSION_free(ext);
+  }
+  const TestCert& signer = spec.signer != nullptr ? *spec.signer : issuer;
+  EXPECT_GT(X509_CRL_sign(crl.get(), signer.key.get(), EVP_sha256()), 0);
+  unsigned char* der = nullptr;
+  const int len = i2d_X509_CRL(crl.get(), &der);
+  std::string out(reinterpret_cast<char*>(der), len > 0 ? len : 0);
+  OPENSSL_free(der);
+  return out;
+}
+
+std::string Crl(const TestCert& issuer, const std::function<void(CrlSpec&)>& edit = {}) {
+  CrlSpec spec;
+  if (edit) edit(spec);
+  return BuildCrl(issuer, spec);
+}
+
+std::string Simple(const TestCert& issuer, const std::vector<std::string>& serials,
+                   absl::Time this_update = kThisUpdate,
+                   absl::Time next_update = kNextUpdate, int64_t number = 1) {
+  absl::StatusOr<std::string> crl =
+      IssueCrl(issuer, serials, this_update, next_update, number);
+  EXPECT_TRUE(crl.ok()) << crl.status();
+  return crl.ok() ? *crl : "";
+}
+
+EntrySpec Revoke(std::string serial, std::optional<int> reason = std::nullopt) {
+  EntrySpec e;
+  e.serial_hex = std::move(serial);
+  e.reason = reason;
+  return e;
+}
+
+// An unknown extension: OID 1.3.6.1.4.1.55555.1, value NULL.
+RawExtension Unknown(bool critical) { return {"1.3.6.1.4.1.55555.1", critical, "\x05\x00"}; }
+
+// --- Cases ------------------------------------------------------------------
+
+// Which certificate is checked, with its issuer.
+enum class Subject { kLeaf, kSubCa, kLeafOfNoCrlSign, kLeafOfNoKu };
+
+struct Case {
+  std::string name;
+  Subject subject;
+  std::function<std::vector<std::string>(const Pki&)> crls;
+  RevocationState want;
+  int want_reason = -1;
+  std::string diagnostic = "";  // Expected substring of the diagnostic.
+  std::string source = "";      // Expected source, when not empty.
+};
+
+std::vector<Case> Cases() {
+  using S = RevocationState;
+  return {
+      // Basic answers.
+      {"RevokedNoReason", Subject::kLeaf,
+       [](const Pki& p) { return std::vector<std::string>{Simple(p.ca, {kLeafSerial})}; },
+       S::kRevoked, kCrlReasonUnspecified, "unspecified", "crl:CN=CA #1"},
+      {"RevokedWithReason", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{Crl(p.ca, [](CrlSpec& s) {
+           s.number = 7;
+           s.entries = {Revoke("AB"), Revoke(kLeafSerial, kCrlReasonKeyCompromise)};
+         })};
+       },
+       S::kRevoked, kCrlReasonKeyCompromise, "keyCompromise", "crl:CN=CA #7"},
+      {"CertificateHoldIsRevoked", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{Crl(p.ca, [](CrlSpec& s) {
+           s.entries = {Revoke(kLeafSerial, kCrlReasonCertificateHold)};
+         })};
+       },
+       S::kRevoked, kCrlReasonCertificateHold, "certificateHold"},
+      {"NotOnCrl", Subject::kLeaf,
+       [](const Pki& p) { return std::vector<std::string>{Simple(p.ca, {"ABCD", "1002"})}; },
+       S::kGood, -1, "not listed", "crl:CN=CA #1"},
+      {"NoCrls", Subject::kLeaf, [](const Pki&) { return std::vector<std::string>{}; },
+       S::kUnknown, -1, "no CRL from CN=CA"},
+
+      // Issuer matching (6.3.3 (b)(1)).
+      {"SerialOnOtherIssuersCrlOnly", Subject::kLeaf,
+       [](const Pki& p) { return std::vector<std::string>{Simple(p.other_ca, {kLeafSerial})}; },
+       S::kUnknown, -1, "no CRL from CN=CA"},
+      {"SerialOnOtherIssuersCrlAndOwnCrlClean", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{Simple(p.other_ca, {kLeafSerial}), Simple(p.ca, {})};
+       },
+       S::kGood},
+
+      // Signature and cRLSign (6.3.3 (f)).
+      {"SignedByWrongKey", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{Crl(p.ca, [&p](CrlSpec& s) { s.signer = &p.other_ca; })};
+       },
+       S::kUnknown, -1, "signature does not verify"},
+      {"SignedByWrongKeyListingSerialIsNotRevoked", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{Crl(p.ca, [&p](CrlSpec& s) {
+           s.signer = &p.other_ca;
+           s.entries = {Revoke(kLeafSerial)};
+         })};
+       },
+       S::kUnknown, -1, "signature does not verify"},
+      {"IssuerKeyUsageLacksCrlSign", Subject::kLeafOfNoCrlSign,
+       [](const Pki& p) { return std::vector<std::string>{Simple(p.ca_no_crlsign, {})}; },
+       S::kInvalidCrl, -1, "cRLSign"},
+      {"IssuerWithoutKeyUsageNotListed", Subject::kLeafOfNoKu,
+       [](const Pki& p) { return std::vector<std::string>{Simple(p.ca_no_ku, {"ABCD"})}; },
+       S::kGood},
+      {"IssuerWithoutKeyUsageListed", Subject::kLeafOfNoKu,
+       [](const Pki& p) { return std::vector<std::string>{Simple(p.ca_no_ku, {kLeafSerial})}; },
+       S::kRevoked, kCrlReasonUnspecified},
+
+      // Profile (5.1.2.1, 5.2, 5.3).
+      {"CrlNumberMissing", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{Crl(p.ca, [](CrlSpec& s) { s.number.reset(); })};
+       },
+       S::kInvalidCrl, -1, "no cRLNumber"},
+      {"CrlNumberCritical", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{Crl(p.ca, [](CrlSpec& s) { s.number_critical = true; })};
+       },
+       S::kInvalidCrl, -1, "cRLNumber is critical"},
+      {"CrlNumberNegative", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{Crl(p.ca, [](CrlSpec& s) { s.number = -1; })};
+       },
+       S::kInvalidCrl, -1, "negative"},
+      {"Version1", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{Crl(p.ca, [](CrlSpec& s) {
+           s.version = X509_CRL_VERSION_1;
+           s.number.reset();
+         })};
+       },
+       S::kInvalidCrl, -1, "v2"},
+      {"UnknownCriticalCrlExtension", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{
+             Crl(p.ca, [](CrlSpec& s) { s.extensions = {Unknown(true)}; })};
+       },
+       S::kInvalidCrl, -1, "unhandled critical CRL extension 1.3.6.1.4.1.55555.1"},
+      {"UnknownNonCriticalCrlExtension", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{
+             Crl(p.ca, [](CrlSpec& s) { s.extensions = {Unknown(false)}; })};
+       },
+       S::kGood},
+      {"UnknownCriticalEntryExtension", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{Crl(p.ca, [](CrlSpec& s) {
+           EntrySpec e = Revoke("ABCD");
+           e.extensions = {Unknown(true)};
+           s.entries = {e};
+         })};
+       },
+       S::kInvalidCrl, -1, "unhandled critical extension"},
+      {"RemoveFromCrlOnCompleteCrl", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{Crl(p.ca, [](CrlSpec& s) {
+           s.entries = {Revoke("ABCD", kCrlReasonRemoveFromCrl)};
+         })};
+       },
+       S::kInvalidCrl, -1, "removeFromCRL"},
+      {"ReasonCodeSevenIsInvalid", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{
+             Crl(p.ca, [](CrlSpec& s) { s.entries = {Revoke("ABCD", 7)}; })};
+       },
+       S::kInvalidCrl, -1, "reasonCode"},
+      {"CertificateIssuerOnDirectCrl", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{Crl(p.ca, [&p](CrlSpec& s) {
+           EntrySpec e = Revoke("ABCD");
+           e.certificate_issuer = &p.ca;
+           s.entries = {e};
+         })};
+       },
+       S::kInvalidCrl, -1, "not indirect"},
+      {"InvalidCrlOfOtherIssuerIsIgnored", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{
+             Crl(p.other_ca, [](CrlSpec& s) { s.number.reset(); }), Simple(p.ca, {})};
+       },
+       S::kGood},
+      {"InvalidCrlBeatsGoodCrl", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{Simple(p.ca, {}),
+                                         Crl(p.ca, [](CrlSpec& s) { s.number.reset(); })};
+       },
+       S::kInvalidCrl, -1, "no cRLNumber"},
+      {"RevokedBeatsInvalidCrl", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{Crl(p.ca, [](CrlSpec& s) { s.number.reset(); }),
+                                         Simple(p.ca, {kLeafSerial})};
+       },
+       S::kRevoked, kCrlReasonUnspecified},
+
+      // Freshness (6.3.3 (a)).
+      {"StaleNotListed", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{Simple(p.ca, {}, kNow - absl::Hours(48),
+                                                kNow - absl::Hours(1))};
+       },
+       S::kUnknown, -1, "expired at"},
+      {"StaleListedIsStillRevoked", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{Simple(p.ca, {kLeafSerial}, kNow - absl::Hours(48),
+                                                kNow - absl::Hours(1))};
+       },
+       S::kRevoked, kCrlReasonUnspecified, "stale"},
+      {"NextUpdateIsInclusive", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{Simple(p.ca, {}, kNow - absl::Hours(48), kNow)};
+       },
+       S::kGood},
+      {"NoNextUpdate", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{Crl(p.ca, [](CrlSpec& s) { s.next_update.reset(); })};
+       },
+       S::kUnknown, -1, "no nextUpdate"},
+      {"ThisUpdateInTheFuture", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{Simple(p.ca, {kLeafSerial}, kNow + absl::Hours(1),
+                                                kNow + absl::Hours(48))};
+       },
+       S::kUnknown, -1, "not valid before"},
+      {"StaleAndFreshCrls", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{
+             Simple(p.ca, {}, kNow - absl::Hours(48), kNow - absl::Hours(1), 1),
+             Simple(p.ca, {}, kThisUpdate, kNextUpdate, 2)};
+       },
+       S::kGood, -1, "", "crl:CN=CA #2"},
+
+      // Scope: issuingDistributionPoint (5.2.5, 6.3.3 (b)(2)).
+      {"OnlyCaCertsDoesNotCoverLeaf", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{Crl(p.ca, [](CrlSpec& s) {
+           s.idp.emplace().only_ca = true;
+           s.entries = {Revoke(kLeafSerial)};
+         })};
+       },
+       S::kUnknown, -1, "onlyContainsCACerts"},
+      {"OnlyCaCertsCoversCa", Subject::kSubCa,
+       [](const Pki& p) {
+         return std::vector<std::string>{Crl(p.ca, [](CrlSpec& s) { s.idp.emplace().only_ca = true; })};
+       },
+       S::kGood},
+      {"OnlyCaCertsRevokesCa", Subject::kSubCa,
+       [](const Pki& p) {
+         return std::vector<std::string>{Crl(p.ca, [](CrlSpec& s) {
+           s.idp.emplace().only_ca = true;
+           s.entries = {Revoke(kSubCaSerial, kCrlReasonCaCompromise)};
+         })};
+       },
+       S::kRevoked, kCrlReasonCaCompromise},
+      {"OnlyUserCertsDoesNotCoverCa", Subject::kSubCa,
+       [](const Pki& p) {
+         return std::vector<std::string>{Crl(p.ca, [](CrlSpec& s) { s.idp.emplace().only_user = true; })};
+       },
+       S::kUnknown, -1, "onlyContainsUserCerts"},
+      {"OnlyUserCertsCoversLeaf", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{Crl(p.ca, [](CrlSpec& s) { s.idp.emplace().only_user = true; })};
+       },
+       S::kGood},
+      {"OnlyAttributeCertsCoversNothing", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{
+             Crl(p.ca, [](CrlSpec& s) { s.idp.emplace().only_attribute = true; })};
+       },
+       S::kUnknown, -1, "onlyContainsAttributeCerts"},
+      {"TwoOnlyFlagsIsInvalid", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{Crl(p.ca, [](CrlSpec& s) {
+           s.idp.emplace().only_user = true;
+           s.idp->only_ca = true;
+         })};
+       },
+       S::kInvalidCrl, -1, "more than one"},
+      {"EmptyIdpIsInvalid", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{Crl(p.ca, [](CrlSpec& s) { s.idp.emplace(); })};
+       },
+       S::kInvalidCrl, -1, "empty sequence"},
+      {"IdpNameMatchesCdp", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{Crl(p.ca, [](CrlSpec& s) {
+           s.idp.emplace().uris = {"http://other.example/x.crl", kCdpUri};
+         })};
+       },
+       S::kGood},
+      {"IdpNameNotInCdp", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{Crl(p.ca, [](CrlSpec& s) {
+           s.idp.emplace().uris = {"http://other.example/x.crl"};
+           s.entries = {Revoke(kLeafSerial)};
+         })};
+       },
+       S::kUnknown, -1, "cRLDistributionPoints"},
+      {"IdpNameButCertificateHasNoCdp", Subject::kSubCa,
+       [](const Pki& p) {
+         return std::vector<std::string>{
+             Crl(p.ca, [](CrlSpec& s) { s.idp.emplace().uris = {kCdpUri}; })};
+       },
+       S::kUnknown, -1, "cRLDistributionPoints"},
+
+      // Partial CRLs (onlySomeReasons, 6.3.3 (d)).
+      {"OnlySomeReasonsNotListedIsUnknown", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{
+             Crl(p.ca, [](CrlSpec& s) { s.idp.emplace().only_some_reasons = {1, 2}; })};
+       },
+       S::kUnknown, -1, "cover only the reasons keyCompromise, cACompromise"},
+      {"OnlySomeReasonsListedIsRevoked", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{Crl(p.ca, [](CrlSpec& s) {
+           s.idp.emplace().only_some_reasons = {1, 2};
+           s.entries = {Revoke(kLeafSerial, kCrlReasonKeyCompromise)};
+         })};
+       },
+       S::kRevoked, kCrlReasonKeyCompromise},
+      {"PartialCrlsCoveringAllReasonsAreGood", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{
+             Crl(p.ca, [](CrlSpec& s) { s.idp.emplace().only_some_reasons = {1, 2}; }),
+             Crl(p.ca, [](CrlSpec& s) {
+               s.number = 2;
+               s.idp.emplace().only_some_reasons = {3, 4, 5, 6, 7, 8};
+             })};
+       },
+       S::kGood},
+
+      // Delta CRLs (5.2.4, 6.3.3 (c), (j)-(l)).
+      {"DeltaAddsRevocation", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{Simple(p.ca, {"ABCD"}, kThisUpdate, kNextUpdate, 10),
+                                         Crl(p.ca, [](CrlSpec& s) {
+                                           s.number = 11;
+                                           s.delta_base = 10;
+                                           s.entries = {Revoke(kLeafSerial, kCrlReasonSuperseded)};
+                                         })};
+       },
+       S::kRevoked, kCrlReasonSuperseded, "delta CRL #11", "crl:CN=CA #11"},
+      {"DeltaRemoveFromCrlReleasesHold", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{
+             Crl(p.ca, [](CrlSpec& s) {
+               s.number = 10;
+               s.entries = {Revoke(kLeafSerial, kCrlReasonCertificateHold)};
+             }),
+             Crl(p.ca, [](CrlSpec& s) {
+               s.number = 11;
+               s.delta_base = 10;
+               s.entries = {Revoke(kLeafSerial, kCrlReasonRemoveFromCrl)};
+             })};
+       },
+       S::kGood, -1, "withdrawn by delta CRL #11", "crl:CN=CA #10"},
+      {"OlderDeltaDoesNotRemove", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{
+             Crl(p.ca, [](CrlSpec& s) {
+               s.number = 12;
+               s.entries = {Revoke(kLeafSerial, kCrlReasonCertificateHold)};
+             }),
+             Crl(p.ca, [](CrlSpec& s) {
+               s.number = 11;
+               s.delta_base = 10;
+               s.entries = {Revoke(kLeafSerial, kCrlReasonRemoveFromCrl)};
+             })};
+       },
+       S::kRevoked, kCrlReasonCertificateHold},
+      {"DeltaAloneNotListedIsUnknown", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{Crl(p.ca, [](CrlSpec& s) {
+           s.number = 11;
+           s.delta_base = 10;
+         })};
+       },
+       S::kUnknown, -1, "only delta CRLs"},
+      {"DeltaAloneListedIsRevoked", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{Crl(p.ca, [](CrlSpec& s) {
+           s.number = 11;
+           s.delta_base = 10;
+           s.entries = {Revoke(kLeafSerial, kCrlReasonKeyCompromise)};
+         })};
+       },
+       S::kRevoked, kCrlReasonKeyCompromise},
+      {"FreshDeltaMakesStaleCompleteCurrent", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{
+             Simple(p.ca, {}, kNow - absl::Hours(48), kNow - absl::Hours(1), 10),
+             Crl(p.ca, [](CrlSpec& s) {
+               s.number = 11;
+               s.delta_base = 10;
+             })};
+       },
+       S::kGood},
+      {"DeltaBasedOnNewerCompleteDoesNotApply", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{
+             Simple(p.ca, {}, kNow - absl::Hours(48), kNow - absl::Hours(1), 10),
+             Crl(p.ca, [](CrlSpec& s) {
+               s.number = 13;
+               s.delta_base = 12;
+             })};
+       },
+       S::kUnknown, -1, "expired at"},
+      {"DeltaIndicatorNotCriticalIsInvalid", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{Simple(p.ca, {}, kThisUpdate, kNextUpdate, 10),
+                                         Crl(p.ca, [](CrlSpec& s) {
+                                           s.number = 11;
+                                           s.delta_base = 10;
+                                           s.delta_critical = false;
+                                         })};
+       },
+       S::kInvalidCrl, -1, "deltaCRLIndicator is not critical"},
+      {"DeltaNumberNotAboveBaseIsInvalid", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{Crl(p.ca, [](CrlSpec& s) {
+           s.number = 10;
+           s.delta_base = 10;
+         })};
+       },
+       S::kInvalidCrl, -1, "BaseCRLNumber"},
+
+      // Revocation is sticky except for certificateHold.
+      {"NewerCompleteCrlReleasesHold", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{
+             Crl(p.ca, [](CrlSpec& s) {
+               s.number = 1;
+               s.entries = {Revoke(kLeafSerial, kCrlReasonCertificateHold)};
+             }),
+             Simple(p.ca, {}, kThisUpdate, kNextUpdate, 2)};
+       },
+       S::kGood, -1, "certificateHold on CRL #1 from CN=CA withdrawn by CRL #2", "crl:CN=CA #2"},
+      {"NewerCompleteCrlDoesNotUnrevoke", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{
+             Crl(p.ca, [](CrlSpec& s) {
+               s.number = 1;
+               s.entries = {Revoke(kLeafSerial, kCrlReasonKeyCompromise)};
+             }),
+             Simple(p.ca, {}, kThisUpdate, kNextUpdate, 2)};
+       },
+       S::kRevoked, kCrlReasonKeyCompromise, "", "crl:CN=CA #1"},
+
+      // Indirect CRLs signed by the issuer (5.3.3).
+      {"IndirectEntryForOtherIssuerDoesNotRevoke", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{Crl(p.ca, [&p](CrlSpec& s) {
+           s.idp.emplace().indirect = true;
+           EntrySpec e = Revoke(kLeafSerial);
+           e.certificate_issuer = &p.other_ca;
+           s.entries = {e};
+         })};
+       },
+       S::kGood},
+      {"IndirectEntryForOwnIssuerRevokes", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{Crl(p.ca, [&p](CrlSpec& s) {
+           s.idp.emplace().indirect = true;
+           EntrySpec other = Revoke("ABCD");
+           other.certificate_issuer = &p.other_ca;
+           EntrySpec own = Revoke(kLeafSerial, kCrlReasonAffiliationChanged);
+           own.certificate_issuer = &p.ca;
+           s.entries = {other, own};
+         })};
+       },
+       S::kRevoked, kCrlReasonAffiliationChanged},
+      {"IndirectEntriesInheritCertificateIssuer", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{Crl(p.ca, [&p](CrlSpec& s) {
+           s.idp.emplace().indirect = true;
+           EntrySpec first = Revoke("ABCD");
+           first.certificate_issuer = &p.other_ca;
+           // No certificateIssuer: still Other CA's (5.3.3).
+           s.entries = {first, Revoke(kLeafSerial)};
+         })};
+       },
+       S::kGood},
+      {"IndirectCrlFromOtherIssuerIsNotUsed", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{Crl(p.other_ca, [&p](CrlSpec& s) {
+           s.idp.emplace().indirect = true;
+           EntrySpec e = Revoke(kLeafSerial);
+           e.certificate_issuer = &p.ca;
+           s.entries = {e};
+         })};
+       },
+       S::kUnknown, -1, "no CRL from CN=CA"},
+  };
+}
+
+class CrlCheckTest : public ::testing::TestWithParam<Case> {};
+
+TEST_P(CrlCheckTest, Check) {
+  const Case& c = GetParam();
+  const Pki& pki = TestPki();
+  const TestCert* cert = nullptr;
+  const TestCert* issuer = nullptr;
+  switch (c.subject) {
+    case Subject::kLeaf: cert = &pki.leaf; issuer = &pki.ca; break;
+    case Subject::kSubCa: cert = &pki.sub_ca; issuer = &pki.ca; break;
+    case Subject::kLeafOfNoCrlSign: cert = &pki.leaf_of_no_crlsign; issuer = &pki.ca_no_crlsign; break;
+    case Subject::kLeafOfNoKu: cert = &pki.leaf_of_no_ku; issuer = &pki.ca_no_ku; break;
+  }
+  std::vector<std::string> load_errors;
+  std::shared_ptr<const CrlSet> set = CrlSet::Parse(c.crls(pki), &load_errors);
+  ASSERT_NE(set, nullptr);
+  EXPECT_TRUE(load_errors.empty()) << load_errors[0];
+  RevocationCheck check = set->Check(*Parsed(*cert), *Parsed(*issuer), kNow);
+  EXPECT_EQ(check.state, c.want) << check.diagnostic;
+  EXPECT_EQ(check.reason, c.want_reason) << check.diagnostic;
+  EXPECT_NE(check.diagnostic.find(c.diagnostic), std::string::npos)
+      << "diagnostic: " << check.diagnostic << "\nwanted: " << c.diagnostic;
+  if (!c.source.empty()) {
+    EXPECT_EQ(check.source, c.source);
+  }
+  if (c.want == RevocationState::kUnknown) {
+    EXPECT_EQ(check.source, "");
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(All, CrlCheckTest, ::testing::ValuesIn(Cases()),
+                         [](const ::testing::TestParamInfo<Case>& info) {
+                           return info.param.name;
+                         });
+
+TEST(CrlSetTest, GarbageIsALoadErrorAndNotACrash) {
+  const Pki& pki = TestPki();
+  const std::string good = Simple(pki.ca, {});
+  std::vector<std::string> inputs = {
+      "",
+      "garbage",
+      std::string("\x30\x82\xff\xff", 4),
+      good.substr(0, good.size() / 2),
+      good + "x",  // Trailing data.
+  };
+  std::vector<std::string> load_errors;
+  std::shared_ptr<const CrlSet> set = CrlSet::Parse(inputs, &load_errors);
+  ASSERT_NE(set, nullptr);
+  EXPECT_TRUE(set->empty());
+  EXPECT_EQ(load_errors.size(), inputs.size());
+  EXPECT_NE(load_errors.back().find("trailing data"), std::string::npos);
+  RevocationCheck check = set->Check(*Parsed(pki.leaf), *Parsed(pki.ca), kNow);
+  EXPECT_EQ(check.state, RevocationState::kUnknown);
+
+  // Null load_errors is allowed; good CRLs next to bad ones are kept.
+  inputs.push_back(good);
+  set = CrlSet::Parse(inputs, nullptr);
+  EXPECT_EQ(set->size(), 1u);
+  EXPECT_EQ(set->Check(*Parsed(pki.leaf), *Parsed(pki.ca), kNow).state,
+            RevocationState::kGood);
+}
+
+TEST(CrlSetTest, CorruptedSignatureIsNotUsed) {
+  const Pki& pki = TestPki();
+  std::string crl = Simple(pki.ca, {kLeafSerial});
+  crl[crl.size() - 3] ^= 0x01;  // Inside the signature value.
+  std::shared_ptr<const CrlSet> set = CrlSet::Parse({crl}, nullptr);
+  RevocationCheck check = set->Check(*Parsed(pki.leaf), *Parsed(pki.ca), kNow);
+  EXPECT_EQ(check.state, RevocationState::kUnknown);
+  EXPECT_NE(check.diagnostic.find("signature does not verify"), std::string::npos)
+      << check.diagnostic;
+}
+
+TEST(CrlSetTest, SharedAcrossChecks) {
+  const Pki& pki = TestPki();
+  std::shared_ptr<const CrlSet> set = CrlSet::Parse(
+      {Simple(pki.ca, {kSubCaSerial}), Simple(pki.ca_no_ku, {})}, nullptr);
+  CertificatePtr ca = Parsed(pki.ca);
+  EXPECT_EQ(set->Check(*Parsed(pki.leaf), *ca, kNow).state, RevocationState::kGood);
+  EXPECT_EQ(set->Check(*Parsed(pki.sub_ca), *ca, kNow).state, RevocationState::kRevoked);
+  EXPECT_EQ(set->Check(*Parsed(pki.leaf_of_no_ku), *Parsed(pki.ca_no_ku), kNow).state,
+            RevocationState::kGood);
+  // No CRL from Root for CA.
+  EXPECT_EQ(set->Check(*ca, *Parsed(pki.root), kNow).state, RevocationState::kUnknown);
+}
+
+TEST(CrlReasonNameTest, Names) {
+  EXPECT_EQ(CrlReasonName(kCrlReasonKeyCompromise), "keyCompromise");
+  EXPECT_EQ(CrlReasonName(kCrlReasonRemoveFromCrl), "removeFromCRL");
+  EXPECT_EQ(CrlReasonName(42), "reason(42)");
+}
+
+}  // namespace
+}  // namespace chainverify::pki
