@@ -8,6 +8,7 @@
 #include <openssl/evp.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 
 namespace chainverify::pki {
 namespace {
@@ -135,7 +136,7 @@ class Search {
 
     std::vector<Candidate> candidates = Candidates(*path_.back().certificate);
     bool any_extended = false;
-    bool any_bad_signature = false;
+    std::vector<std::string> bad_signers;  // Candidates whose key did not verify.
     for (const Candidate& c : candidates) {
       if (OnPath(*c.element.certificate)) continue;
       if (++stats_.iterations > limits_.max_iterations) {
@@ -149,7 +150,7 @@ class Search {
         return true;  // Budget exhausted.
       }
       if (!signature_ok) {
-        any_bad_signature = true;
+        bad_signers.push_back(Describe(c.element));
         continue;
       }
       any_extended = true;
@@ -164,14 +165,32 @@ class Search {
       if (stop) return true;
     }
     if (!any_extended) {
-      if (any_bad_signature) {
+      if (!bad_signers.empty()) {
         RecordFailure(kSignatureInvalid, top,
-                      "no candidate issuer's public key verifies this signature");
+                      absl::StrCat("issuer ", absl::StrJoin(bad_signers, ", "),
+                                   " found but its key does not verify this signature"));
       } else {
-        RecordFailure(kPathNoIssuer, top, "no trusted issuer found for this certificate");
+        RecordFailure(kPathNoIssuer, top,
+                      absl::StrCat("no issuer named \"",
+                                   NameToText(path_.back().certificate->issuer()),
+                                   "\" among ", uploads_.size() - 1,
+                                   " other uploaded certificate(s) and the trust store"));
       }
     }
     return false;
+  }
+
+  static std::string NameToText(X509_NAME* name) {
+    char buf[256];
+    X509_NAME_oneline(name, buf, sizeof(buf));
+    return buf;
+  }
+
+  static std::string Describe(const PathElement& e) {
+    return absl::StrCat("\"", NameToText(e.certificate->subject()), "\" (",
+                        e.anchor != nullptr ? "trust store"
+                                            : absl::StrCat("uploaded #", e.request_index),
+                        ")");
   }
 
   std::vector<Candidate> Candidates(const Certificate& child) {

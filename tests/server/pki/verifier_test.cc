@@ -217,6 +217,10 @@ TEST(VerifierTest, ForgedIssuerIsBadSignature) {
   VerifyResult r = Verify({&p.leaf, &fake_a}, StoreOf({&p.root_c}), "leaf.example.com");
   EXPECT_FALSE(r.trusted);
   EXPECT_EQ(r.status, v1::BAD_SIGNATURE);
+  // The diagnostic says what was tried.
+  ASSERT_FALSE(r.errors.empty());
+  EXPECT_NE(r.errors[0].diagnostic.find("CN=Intermediate A\" (uploaded #1)"), std::string::npos)
+      << r.errors[0].diagnostic;
 }
 
 TEST(VerifierTest, NonCaIntermediateIsInvalidCa) {
