@@ -30,9 +30,7 @@ struct CertErrorId {
 
 // Parsing (RFC 5280 section 4.1, DER).
 CHAINVERIFY_CERT_ERROR_ID(kCertMalformed, "cert.malformed", MALFORMED_CERTIFICATE);
-CHAINVERIFY_CERT_ERROR_ID(kCertTooLarge, "cert.too_large", MALFORMED_CERTIFICATE);
 CHAINVERIFY_CERT_ERROR_ID(kCertInvalidExtension, "cert.invalid_extension", MALFORMED_CERTIFICATE);
-CHAINVERIFY_CERT_ERROR_ID(kCertDuplicateExtension, "cert.duplicate_extension", MALFORMED_CERTIFICATE);
 CHAINVERIFY_CERT_ERROR_ID(kCertUnusedUnparsable, "cert.unused_unparsable", MALFORMED_CERTIFICATE);
 CHAINVERIFY_CERT_ERROR_ID(kCertSignatureAlgorithmMismatch, "cert.signature_algorithm_mismatch", MALFORMED_CERTIFICATE);
 CHAINVERIFY_CERT_ERROR_ID(kCertSerialInvalid, "cert.serial_invalid", MALFORMED_CERTIFICATE);
@@ -68,7 +66,6 @@ CHAINVERIFY_CERT_ERROR_ID(kIssuerNotCa, "ca.not_a_ca", INVALID_CA);
 CHAINVERIFY_CERT_ERROR_ID(kIssuerNoKeyCertSign, "ca.no_key_cert_sign", INVALID_CA);
 CHAINVERIFY_CERT_ERROR_ID(kPathLenExceeded, "ca.path_len_exceeded", CHAIN_TOO_LONG);
 CHAINVERIFY_CERT_ERROR_ID(kBasicConstraintsNotCritical, "ca.basic_constraints_not_critical", INVALID_CA);
-CHAINVERIFY_CERT_ERROR_ID(kPathLenWithoutCa, "ca.path_len_without_ca", MALFORMED_CERTIFICATE);
 CHAINVERIFY_CERT_ERROR_ID(kKeyCertSignWithoutCa, "ca.key_cert_sign_without_ca", INVALID_CA);
 
 // Key usage (RFC 5280 4.2.1.3, 4.2.1.12).

@@ -214,6 +214,15 @@ void ChainValidator::Validate(const std::vector<PathElement>& path, CertErrors* 
         errors->Add(kExtendedKeyUsageDisallowed, i,
                     absl::StrCat("leaf extendedKeyUsage does not allow ", PurposeName(purpose_)));
       }
+      // A TLS key must be usable for the handshake (RFC 5280 4.2.1.3; RFC 8446
+      // 4.4.2.2 signatures, or RSA/ECDH key exchange in TLS 1.2).
+      constexpr uint32_t kTlsKeyUsages =
+          kKeyUsageDigitalSignature | kKeyUsageKeyEncipherment | kKeyUsageKeyAgreement;
+      if (cert.key_usage() && !(*cert.key_usage() & kTlsKeyUsages)) {
+        errors->Add(kKeyUsageDisallowed, i,
+                    "leaf keyUsage allows none of digitalSignature, keyEncipherment, "
+                    "keyAgreement");
+      }
       if (peer_name_.kind != PeerName::Kind::kNone &&
           !LeafMatchesPeerName(cert, peer_name_, options_.profile)) {
         errors->Add(kNameMismatch, i, "the leaf does not name the expected peer");

@@ -253,6 +253,16 @@ TEST(VerifierTest, ClientAuthOnlyLeafRejectedForServerUsage) {
   EXPECT_EQ(r.status, v1::USAGE_NOT_ALLOWED);
 }
 
+TEST(VerifierTest, LeafKeyUsageMustAllowTls) {
+  const Pki& p = TestPki();
+  CertSpec spec = LeafSpec("ku.example.com", {"ku.example.com"});
+  spec.key_usage = "critical,nonRepudiation";
+  TestCert leaf = MustIssue(spec, &p.inter_a);
+  VerifyResult r = Verify({&leaf, &p.inter_a}, StoreOf({&p.root_c}), "ku.example.com");
+  EXPECT_EQ(r.status, v1::USAGE_NOT_ALLOWED);
+  EXPECT_TRUE(HasError(r, kKeyUsageDisallowed));
+}
+
 TEST(VerifierTest, WeakKeyAndWeakDigestRejected) {
   const Pki& p = TestPki();
   CertSpec rsa1024 = LeafSpec("weak.example.com", {"weak.example.com"});
