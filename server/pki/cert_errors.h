@@ -101,6 +101,9 @@ CHAINVERIFY_CERT_ERROR_ID(kCrlInvalid, "revocation.crl_invalid", REVOCATION_UNKN
 
 // Anchors and policy.
 CHAINVERIFY_CERT_ERROR_ID(kAnchorDenied, "anchor.denied", POLICY_DENIED);
+CHAINVERIFY_CERT_ERROR_ID(kAnchorNameConstraint, "anchor.name_constraint", NAME_CONSTRAINT_VIOLATION);
+CHAINVERIFY_CERT_ERROR_ID(kPinMismatch, "pin.mismatch", PIN_MISMATCH);
+CHAINVERIFY_CERT_ERROR_ID(kDenylisted, "revocation.denylisted", REVOKED);
 
 #undef CHAINVERIFY_CERT_ERROR_ID
 

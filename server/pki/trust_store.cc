@@ -11,6 +11,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
@@ -121,6 +122,40 @@ absl::Status TrustStore::AddSystemStore() {
         "); install ca-certificates or set SSL_CERT_FILE"));
   }
   return absl::OkStatus();
+}
+
+bool TrustStore::Matches(const TrustAnchor& anchor, const std::string& id) const {
+  const Certificate& cert = *anchor.certificate;
+  return id == HexEncode(cert.sha256()) || id == absl::Base64Escape(cert.spki_sha256());
+}
+
+void TrustStore::Reindex() {
+  by_subject_.clear();
+  by_der_sha256_.clear();
+  for (const auto& anchor : anchors_) {
+    by_subject_.emplace(anchor->certificate->subject_hash(), anchor.get());
+    by_der_sha256_.emplace(anchor->certificate->sha256(), anchor.get());
+  }
+}
+
+size_t TrustStore::Remove(const std::string& id) {
+  const size_t before = anchors_.size();
+  anchors_.erase(std::remove_if(anchors_.begin(), anchors_.end(),
+                                [&](const auto& a) { return Matches(*a, id); }),
+                 anchors_.end());
+  Reindex();
+  return before - anchors_.size();
+}
+
+size_t TrustStore::Constrain(const std::string& id, const AnchorConstraints& constraints) {
+  size_t matched = 0;
+  for (auto& anchor : anchors_) {
+    if (Matches(*anchor, id)) {
+      anchor->constraints = constraints;
+      ++matched;
+    }
+  }
+  return matched;
 }
 
 std::vector<const TrustAnchor*> TrustStore::FindBySubject(X509_NAME* name,

@@ -5,6 +5,7 @@
 #define CHAINVERIFY_SERVER_PKI_TRUST_STORE_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -12,14 +13,29 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "server/pki/certificate.h"
 
 namespace chainverify::pki {
+
+// Root-program rules a PEM bundle cannot express (policy AnchorConstraint).
+struct AnchorConstraints {
+  // Leaves whose notBefore is later are distrusted.
+  std::optional<absl::Time> distrust_issued_after;
+  // DNS subtrees (RFC 5280 dNSName semantics) the leaf's DNS names must be in
+  // (when non-empty) and must not be in.
+  std::vector<std::string> permitted_dns_names;
+  std::vector<std::string> excluded_dns_names;
+  // Usages allowed; both true when unconstrained.
+  bool allow_server_auth = true;
+  bool allow_client_auth = true;
+};
 
 struct TrustAnchor {
   CertificatePtr certificate;
   // Where it was loaded from, e.g. "system:/etc/ssl/certs/ca-certificates.crt".
   std::string origin;
+  AnchorConstraints constraints;
 };
 
 class TrustStore {
@@ -45,12 +61,22 @@ class TrustStore {
   // certificate that is an anchor ends a path, whatever its issuer.
   const TrustAnchor* FindAnchorFor(const Certificate& cert) const;
 
+  // Removes the anchors matching `id` (lowercase hex SHA-256 of the
+  // certificate, or base64 SHA-256 of its SPKI); returns how many.
+  size_t Remove(const std::string& id);
+  // Sets the constraints of the anchors matching `id` (as for Remove); returns
+  // how many.
+  size_t Constrain(const std::string& id, const AnchorConstraints& constraints);
+
   size_t size() const { return anchors_.size(); }
   const std::vector<std::unique_ptr<TrustAnchor>>& anchors() const {
     return anchors_;
   }
 
  private:
+  bool Matches(const TrustAnchor& anchor, const std::string& id) const;
+  void Reindex();
+
   std::vector<std::unique_ptr<TrustAnchor>> anchors_;
   std::unordered_multimap<uint64_t, const TrustAnchor*> by_subject_;
   std::unordered_map<std::string, const TrustAnchor*> by_der_sha256_;

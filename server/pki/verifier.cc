@@ -30,7 +30,7 @@ VerifyResult VerifyChain(const VerifyInput& input, const VerifyPolicy& policy) {
 
   if (uploaded > 0 && uploads[0] != nullptr && policy.trust_store != nullptr) {
     ChainValidator validator(policy.validation, input.purpose, input.peer_name, input.time);
-    validator.SetRevocation(policy.revocation.crls.get(), policy.revocation.hard_fail);
+    validator.SetPolicyRules(&policy.rules);
     PathBuilderResult built =
         BuildPath(uploads, *policy.trust_store, policy.limits,
                   policy.validation.max_chain_length, &validator);

@@ -11,7 +11,7 @@
 #include "absl/time/time.h"
 #include "server/pki/cert_errors.h"
 #include "server/pki/certificate.h"
-#include "server/pki/crl.h"
+#include "server/pki/policy_rules.h"
 #include "server/pki/path_builder.h"
 #include "server/pki/trust_store.h"
 #include "server/pki/validation_options.h"
@@ -29,21 +29,12 @@ struct VerifyInput {
   absl::Time time = absl::Now();
 };
 
-// Revocation checking (RFC 5280 6.3) against CRLs the policy supplies.
-struct RevocationOptions {
-  // Null or empty: no CRL checking.
-  std::shared_ptr<const CrlSet> crls;
-  // When a certificate's status cannot be established: reject
-  // (REVOCATION_UNKNOWN) or accept with a warning.
-  bool hard_fail = false;
-};
-
 // What the policy fixes for the decision.
 struct VerifyPolicy {
   std::shared_ptr<const TrustStore> trust_store;
   ValidationOptions validation;
   SearchLimits limits;
-  RevocationOptions revocation;
+  PolicyRules rules;
 };
 
 // One certificate of the chosen path.

@@ -5,6 +5,9 @@
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 
+#include "absl/algorithm/container.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "server/pki/certificate_policies.h"
@@ -107,6 +110,75 @@ void CheckAlgorithms(const Certificate& cert, int chain_index,
       errors->Add(kPublicKeyDisallowed, chain_index,
                   absl::StrCat("public key type ",
                                OBJ_nid2sn(EVP_PKEY_get_base_id(key)), " is not allowed"));
+  }
+}
+
+void ChainValidator::CheckPolicyRules(const std::vector<PathElement>& path, absl::Time now,
+                                      CertErrors* errors) const {
+  const int anchor_index = static_cast<int>(path.size()) - 1;
+  const Certificate& leaf = *path[0].certificate;
+
+  // Anchor constraints: what the root program says about this anchor.
+  if (const TrustAnchor* anchor = path.back().anchor) {
+    const AnchorConstraints& c = anchor->constraints;
+    if (c.distrust_issued_after && leaf.not_before() > *c.distrust_issued_after) {
+      errors->Add(kAnchorDenied, anchor_index,
+                  absl::StrCat("the policy distrusts certificates this anchor's hierarchy issued "
+                               "after ", absl::FormatTime(*c.distrust_issued_after)));
+    }
+    if (purpose_ == KeyPurpose::kServerAuth ? !c.allow_server_auth : !c.allow_client_auth) {
+      errors->Add(kAnchorDenied, anchor_index,
+                  absl::StrCat("the policy does not allow this anchor for ", PurposeName(purpose_)));
+    }
+    for (const std::string& dns : leaf.subject_alt_names().dns_names) {
+      std::string name = absl::AsciiStrToLower(dns);
+      if (absl::StartsWith(name, "*.")) name = name.substr(2);
+      auto within = [&name](const std::string& subtree) {
+        return name == subtree || absl::EndsWith(name, absl::StrCat(".", subtree));
+      };
+      const bool permitted =
+          c.permitted_dns_names.empty() || absl::c_any_of(c.permitted_dns_names, within);
+      if (!permitted || absl::c_any_of(c.excluded_dns_names, within)) {
+        errors->Add(kAnchorNameConstraint, 0,
+                    absl::StrCat("\"", dns, "\" is outside the names the policy allows this anchor"));
+      }
+    }
+  }
+
+  // The fleet denylist, then CRLs (RFC 5280 6.1.3 (a)(3), 6.3).
+  for (int i = 0; i <= anchor_index; ++i) {
+    const Certificate* issuer = i < anchor_index ? path[i + 1].certificate.get() : nullptr;
+    if (rules_->denylist != nullptr) {
+      if (auto why = rules_->denylist->Check(*path[i].certificate, issuer)) {
+        errors->Add(kDenylisted, i, *why);
+        continue;
+      }
+    }
+    if (issuer == nullptr || rules_->crls == nullptr || rules_->crls->empty()) continue;
+    RevocationCheck check = rules_->crls->Check(*path[i].certificate, *issuer, now);
+    switch (check.state) {
+      case RevocationState::kGood:
+        break;
+      case RevocationState::kRevoked:
+        errors->Add(kRevoked, i, absl::StrCat(check.diagnostic, " (", check.source, ")"));
+        break;
+      case RevocationState::kInvalidCrl:
+        errors->Add(kCrlInvalid, i, check.diagnostic);
+        break;
+      case RevocationState::kUnknown:
+        errors->Add(kRevocationUnknown, i, check.diagnostic,
+                    rules_->revocation_hard_fail ? Severity::kError : Severity::kWarning);
+        break;
+    }
+  }
+
+  // Pins (RFC 7469 pin-sha256): every applicable set must be satisfied.
+  for (const PinSet& pins : rules_->pins) {
+    if (!pins.AppliesTo(peer_name_, purpose_, now) || pins.SatisfiedBy(path)) continue;
+    errors->Add(kPinMismatch, -1,
+                absl::StrCat("no certificate of the chain matches pin set \"", pins.name, "\"",
+                             pins.report_only ? " (report-only)" : ""),
+                pins.report_only ? Severity::kWarning : Severity::kError);
   }
 }
 
@@ -254,28 +326,9 @@ void ChainValidator::Validate(const std::vector<PathElement>& path, CertErrors* 
     }
   }
 
-  // Revocation (RFC 5280 6.1.3 (a)(3), 6.3), after everything else so that a
-  // path failing for other reasons costs no CRL work.
-  if (crls_ != nullptr && !crls_->empty() && !errors->HasError()) {
-    for (int i = 0; i < anchor_index; ++i) {
-      RevocationCheck check =
-          crls_->Check(*path[i].certificate, *path[i + 1].certificate, now);
-      switch (check.state) {
-        case RevocationState::kGood:
-          break;
-        case RevocationState::kRevoked:
-          errors->Add(kRevoked, i, absl::StrCat(check.diagnostic, " (", check.source, ")"));
-          break;
-        case RevocationState::kInvalidCrl:
-          errors->Add(kCrlInvalid, i, check.diagnostic);
-          break;
-        case RevocationState::kUnknown:
-          errors->Add(kRevocationUnknown, i, check.diagnostic,
-                      revocation_hard_fail_ ? Severity::kError : Severity::kWarning);
-          break;
-      }
-    }
-  }
+  // Policy rules last, so a path failing for other reasons costs no
+  // revocation work.
+  if (rules_ != nullptr && !errors->HasError()) CheckPolicyRules(path, now, errors);
 
   // Certificate policies (RFC 5280 6.1.3 (d)-(f), 6.1.4, 6.1.5).
   std::vector<const Certificate*> certs;

@@ -23,7 +23,7 @@
 
 #include "absl/time/time.h"
 #include "server/pki/cert_errors.h"
-#include "server/pki/crl.h"
+#include "server/pki/policy_rules.h"
 #include "server/pki/path_builder.h"
 #include "server/pki/validation_options.h"
 
@@ -35,11 +35,9 @@ class ChainValidator : public PathValidator {
                  const PeerName& peer_name, absl::Time time)
       : options_(options), purpose_(purpose), peer_name_(peer_name), time_(time) {}
 
-  // Check every non-anchor certificate against `crls` (RFC 5280 6.3).
-  void SetRevocation(const CrlSet* crls, bool hard_fail) {
-    crls_ = crls;
-    revocation_hard_fail_ = hard_fail;
-  }
+  // Also apply the policy's revocation, denylist and pin rules. `rules`
+  // must outlive the validator.
+  void SetPolicyRules(const PolicyRules* rules) { rules_ = rules; }
 
   void Validate(const std::vector<PathElement>& path, CertErrors* errors) override;
 
@@ -48,8 +46,10 @@ class ChainValidator : public PathValidator {
   const KeyPurpose purpose_;
   const PeerName& peer_name_;
   const absl::Time time_;
-  const CrlSet* crls_ = nullptr;
-  bool revocation_hard_fail_ = false;
+  const PolicyRules* rules_ = nullptr;
+
+  void CheckPolicyRules(const std::vector<PathElement>& path, absl::Time now,
+                        CertErrors* errors) const;
 };
 
 // The algorithm rules, exposed for tests: whether `cert`'s signature

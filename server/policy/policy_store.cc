@@ -4,8 +4,15 @@
 #include <regex>
 #include <sstream>
 
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/json_util.h"
 
@@ -18,6 +25,145 @@ constexpr int kMaxChainLengthLimit = 32;
 std::string Resolve(const std::string& base_dir, const std::string& path) {
   if (path.empty() || path[0] == '/' || base_dir.empty()) return path;
   return absl::StrCat(base_dir, "/", path);
+}
+
+absl::Time ToTime(const google::protobuf::Timestamp& t) {
+  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
+}
+
+absl::StatusOr<pki::AnchorConstraints> CompileAnchorConstraint(const v1::AnchorConstraint& c) {
+  if (c.certificate_sha256().empty() == c.spki_sha256().empty()) {
+    return absl::InvalidArgumentError(
+        "anchor_constraints: set exactly one of certificate_sha256 and spki_sha256");
+  }
+  pki::AnchorConstraints out;
+  if (c.has_distrust_issued_after()) out.distrust_issued_after = ToTime(c.distrust_issued_after());
+  for (const std::string& n : c.permitted_dns_names()) {
+    out.permitted_dns_names.push_back(absl::AsciiStrToLower(n));
+  }
+  for (const std::string& n : c.excluded_dns_names()) {
+    out.excluded_dns_names.push_back(absl::AsciiStrToLower(n));
+  }
+  if (!c.allowed_usages().empty()) {
+    out.allow_server_auth = out.allow_client_auth = false;
+    for (int usage : c.allowed_usages()) {
+      if (usage == v1::CLIENT_AUTH) out.allow_client_auth = true;
+      if (usage == v1::SERVER_AUTH || usage == v1::USAGE_UNSPECIFIED) out.allow_server_auth = true;
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<pki::PinSet> CompilePinSet(const v1::PinSet& p) {
+  pki::PinSet out;
+  out.name = p.name();
+  out.peer_name_patterns.assign(p.peer_name_patterns().begin(), p.peer_name_patterns().end());
+  if (!p.usages().empty()) {
+    out.applies_to_server_auth = out.applies_to_client_auth = false;
+    for (int usage : p.usages()) {
+      if (usage == v1::CLIENT_AUTH) out.applies_to_client_auth = true;
+      if (usage == v1::SERVER_AUTH || usage == v1::USAGE_UNSPECIFIED) out.applies_to_server_auth = true;
+    }
+  }
+  for (const std::string& pin : p.pin_sha256()) {
+    std::string raw;
+    if (!absl::Base64Unescape(pin, &raw) || raw.size() != 32) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("pin set \"", p.name(), "\": \"", pin, "\" is not a base64 SHA-256"));
+    }
+    out.spki_sha256.insert(raw);
+  }
+  if (out.spki_sha256.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("pin set \"", p.name(), "\" has no pins"));
+  }
+  switch (p.scope()) {
+    case v1::PinSet::ANCHOR: out.scope = pki::PinSet::Scope::kAnchor; break;
+    case v1::PinSet::LEAF: out.scope = pki::PinSet::Scope::kLeaf; break;
+    default: out.scope = pki::PinSet::Scope::kAnyCertificate;
+  }
+  if (p.has_expires()) out.expires = ToTime(p.expires());
+  out.report_only = p.report_only();
+  return out;
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// CRL files may be DER or PEM (one or more X509 CRL blocks).
+absl::Status AppendCrls(const std::string& path, std::vector<std::string>* ders) {
+  absl::StatusOr<std::string> contents = ReadFile(path);
+  if (!contents.ok()) return contents.status();
+  if (!absl::StrContains(*contents, "-----BEGIN")) {
+    ders->push_back(*std::move(contents));
+    return absl::OkStatus();
+  }
+  std::unique_ptr<BIO, pki::OpenSslDeleter<BIO, BIO_free_all>> bio(
+      BIO_new_mem_buf(contents->data(), static_cast<int>(contents->size())));
+  while (X509_CRL* crl = PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr)) {
+    unsigned char* der = nullptr;
+    const int len = i2d_X509_CRL(crl, &der);
+    X509_CRL_free(crl);
+    if (len <= 0) return absl::InvalidArgumentError(absl::StrCat(path, ": bad CRL"));
+    ders->emplace_back(reinterpret_cast<char*>(der), len);
+    OPENSSL_free(der);
+  }
+  ERR_clear_error();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<pki::PolicyRules> CompileRules(const v1::TrustPolicy& p,
+                                              const std::string& base_dir) {
+  pki::PolicyRules rules;
+  const v1::RevocationPolicy& revocation = p.revocation();
+  rules.revocation_hard_fail = revocation.mode() == v1::RevocationPolicy::HARD_FAIL;
+  std::vector<std::string> crls;
+  for (const std::string& file : revocation.crl_files()) {
+    absl::Status status = AppendCrls(Resolve(base_dir, file), &crls);
+    if (!status.ok()) return status;
+  }
+  if (!crls.empty()) {
+    std::vector<std::string> errors;
+    rules.crls = pki::CrlSet::Parse(crls, &errors);
+    if (!errors.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("policy \"", p.name(), "\": ", errors[0]));
+    }
+  }
+  auto denylist = std::make_shared<pki::Denylist>();
+  for (const v1::Denylist::Entry& e : revocation.denylist().serials()) {
+    absl::Status status = denylist->AddSerial(e.issuer_spki_sha256(), e.serial_hex());
+    if (!status.ok()) return status;
+  }
+  for (const std::string& spki : revocation.denylist().blocked_spki_sha256()) {
+    absl::Status status = denylist->BlockSpki(spki);
+    if (!status.ok()) return status;
+  }
+  if (!denylist->empty()) rules.denylist = std::move(denylist);
+  for (const v1::PinSet& pins : p.pin_sets()) {
+    absl::StatusOr<pki::PinSet> compiled = CompilePinSet(pins);
+    if (!compiled.ok()) return compiled.status();
+    rules.pins.push_back(*std::move(compiled));
+  }
+  return rules;
+}
+
+absl::StatusOr<pki::AlgorithmPolicy> CompileAlgorithms(const v1::AlgorithmRules& a) {
+  pki::AlgorithmPolicy out;
+  if (a.min_rsa_bits() != 0) out.min_rsa_bits = static_cast<int>(a.min_rsa_bits());
+  for (const std::string& curve : a.allowed_curves()) {
+    const int nid = OBJ_sn2nid(curve.c_str());
+    if (nid == NID_undef) {
+      return absl::InvalidArgumentError(absl::StrCat("unknown curve \"", curve, "\""));
+    }
+    out.allowed_curves.insert(nid);
+  }
+  out.allow_sha1 = a.allow_sha1();
+  out.allow_ed25519 = !a.disallow_ed25519();
+  return out;
 }
 
 absl::StatusOr<std::shared_ptr<const pki::TrustStore>> BuildTrustStore(
@@ -44,6 +190,22 @@ absl::StatusOr<std::shared_ptr<const pki::TrustStore>> BuildTrustStore(
     if (!status.ok()) {
       return absl::Status(status.code(), absl::StrCat("policy \"", policy.name(),
                                                       "\": ", status.message()));
+    }
+  }
+  for (const std::string& id : policy.removed_anchors()) {
+    if (store->Remove(id) == 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "policy \"", policy.name(), "\": removed_anchors entry ", id, " matches no anchor"));
+    }
+  }
+  for (const v1::AnchorConstraint& c : policy.anchor_constraints()) {
+    absl::StatusOr<pki::AnchorConstraints> constraints = CompileAnchorConstraint(c);
+    if (!constraints.ok()) return constraints.status();
+    const std::string& id =
+        c.certificate_sha256().empty() ? c.spki_sha256() : c.certificate_sha256();
+    if (store->Constrain(id, *constraints) == 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "policy \"", policy.name(), "\": anchor_constraints entry ", id, " matches no anchor"));
     }
   }
   if (store->size() == 0) {
@@ -103,6 +265,15 @@ absl::StatusOr<std::shared_ptr<const PolicySet>> PolicySet::FromText(
     compiled.verify.limits = limits;
     compiled.verify.validation.max_chain_length =
         p.max_chain_length() == 0 ? kDefaultMaxChainLength : p.max_chain_length();
+    absl::StatusOr<pki::PolicyRules> rules = CompileRules(p, base_dir);
+    if (!rules.ok()) {
+      return absl::Status(rules.status().code(), absl::StrCat("policy \"", p.name(), "\": ",
+                                                              rules.status().message()));
+    }
+    compiled.verify.rules = *std::move(rules);
+    absl::StatusOr<pki::AlgorithmPolicy> algorithms = CompileAlgorithms(p.algorithms());
+    if (!algorithms.ok()) return algorithms.status();
+    compiled.verify.validation.algorithms = *algorithms;
     compiled.profile = p.profile();
     for (const v1::TrustStore& store : p.trust_stores()) {
       if (store.source_case() == v1::TrustStore::kSystem) compiled.trusts_system_store = true;
@@ -113,6 +284,24 @@ absl::StatusOr<std::shared_ptr<const PolicySet>> PolicySet::FromText(
     return absl::InvalidArgumentError(absl::StrCat(
         format_hint, ": default_policy \"", set->default_policy_, "\" is not defined"));
   }
+  // The version names the config and the trust material: the operator's label
+  // plus a hash of the canonical bundle and of every anchor, so a changed OS
+  // store or PEM file is a new version even under the same label.
+  std::string canonical;
+  {
+    google::protobuf::io::StringOutputStream stream(&canonical);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    bundle.SerializeToCodedStream(&coded);
+  }
+  for (const auto& [name, policy] : set->policies_) {
+    for (const auto& anchor : policy.verify.trust_store->anchors()) {
+      canonical += anchor->certificate->sha256();
+    }
+  }
+  set->version_ = absl::StrCat(bundle.version(), "+",
+                               pki::HexEncode(pki::Sha256(canonical)).substr(0, 12));
+  for (auto& [name, policy] : set->policies_) policy.version = set->version_;
   return std::shared_ptr<const PolicySet>(std::move(set));
 }
 

@@ -221,7 +221,7 @@ absl::StatusOr<CaseInput> ToVerifyInput(const Testcase& testcase,
     }
     // Soft-fail: a certificate no CRL speaks for is accepted, as x509-limbo
     // supplies CRLs only for the certificates it means to test.
-    out.policy.revocation.crls = pki::CrlSet::Parse(crls, nullptr);
+    out.policy.rules.crls = pki::CrlSet::Parse(crls, nullptr);
   }
   if (testcase.has_max_chain_depth()) {
     if (testcase.max_chain_depth() < 0) {
