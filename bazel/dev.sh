@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   bazel-bootstrap bazel-rules-java g++ pkg-config python3 ca-certificates openssl
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  libabsl-dev libssl-dev libgtest-dev zlib1g-dev publicsuffix
+  libabsl-dev libssl-dev libgtest-dev zlib1g-dev publicsuffix libcurl4-openssl-dev
 )
 
 install_missing() {
