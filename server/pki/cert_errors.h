@@ -121,9 +121,24 @@ struct CertError {
   std::string diagnostic;
 };
 
+// The revocation answer for one certificate of a path (RFC 5280 6.3, RFC 6960).
+struct RevocationNote {
+  enum class State { kGood, kRevoked, kUnknown };
+  int chain_index = -1;
+  State state = State::kUnknown;
+  // "crl:<issuer> #<number>", "ocsp:<responder>", "stapled-ocsp:<responder>",
+  // "denylist"; empty when unknown.
+  std::string source;
+  // Revocation reason, or why the status is unknown.
+  std::string detail;
+};
+
 // The findings of one validation of one path.
 class CertErrors {
  public:
+  void AddRevocationNote(RevocationNote note) { revocation_.push_back(std::move(note)); }
+  const std::vector<RevocationNote>& revocation() const { return revocation_; }
+
   void Add(const CertErrorId& id, int chain_index, std::string diagnostic,
            Severity severity = Severity::kError) {
     errors_.push_back({&id, severity, chain_index, -1, std::move(diagnostic)});
@@ -137,6 +152,7 @@ class CertErrors {
 
  private:
   std::vector<CertError> errors_;
+  std::vector<RevocationNote> revocation_;
 };
 
 }  // namespace chainverify::pki

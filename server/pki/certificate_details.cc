@@ -64,25 +64,6 @@ void AddAccessUrls(X509* x, v1::CertificateDetails* out) {
   AUTHORITY_INFO_ACCESS_free(aia);
 }
 
-// Full-name URLs from cRLDistributionPoints (RFC 5280 4.2.1.13).
-void AddCrlUrls(X509* x, v1::CertificateDetails* out) {
-  auto* dps = static_cast<CRL_DIST_POINTS*>(
-      X509_get_ext_d2i(x, NID_crl_distribution_points, nullptr, nullptr));
-  if (dps == nullptr) return;
-  for (int i = 0; i < sk_DIST_POINT_num(dps); ++i) {
-    DIST_POINT* dp = sk_DIST_POINT_value(dps, i);
-    if (dp->distpoint == nullptr || dp->distpoint->type != 0) continue;
-    GENERAL_NAMES* names = dp->distpoint->name.fullname;
-    for (int j = 0; j < sk_GENERAL_NAME_num(names); ++j) {
-      GENERAL_NAME* name = sk_GENERAL_NAME_value(names, j);
-      if (name->type == GEN_URI) {
-        out->add_crl_distribution_points(Asn1StringToUtf8(name->d.uniformResourceIdentifier));
-      }
-    }
-  }
-  CRL_DIST_POINTS_free(dps);
-}
-
 v1::CertificateError ToProto(const CertError& e) {
   v1::CertificateError out;
   out.set_id(e.id->name);
@@ -149,7 +130,9 @@ void DescribeCertificate(const ChainEntry& entry, v1::CertificateDetails* out) {
   out->set_sha256(HexEncode(cert.sha256()));
   out->set_spki_sha256(absl::Base64Escape(cert.spki_sha256()));
   AddAccessUrls(x, out);
-  AddCrlUrls(x, out);
+  for (std::string& url : CrlDistributionPointUrls(cert)) {
+    out->add_crl_distribution_points(std::move(url));
+  }
   out->set_is_ca(cert.is_ca());
   out->set_signature_algorithm(OBJ_nid2ln(cert.signature_nid()));
   out->set_public_key_algorithm(OBJ_nid2sn(EVP_PKEY_get_base_id(cert.public_key())));
@@ -164,6 +147,15 @@ void FillVerdict(const VerifyResult& result, v1::VerifyResponse* response) {
   for (const ChainEntry& entry : result.chain) DescribeCertificate(entry, chain->Add());
   for (int i : result.unused_request_indices) response->add_unused_certificate_indices(i);
   for (const CertError& e : result.errors) *response->add_errors() = ToProto(e);
+  for (const RevocationNote& note : result.revocation) {
+    v1::RevocationResult* out = response->add_revocation();
+    out->set_chain_index(note.chain_index);
+    out->set_state(note.state == RevocationNote::State::kGood      ? v1::RevocationResult::GOOD
+                   : note.state == RevocationNote::State::kRevoked ? v1::RevocationResult::REVOKED
+                                                                   : v1::RevocationResult::UNKNOWN);
+    out->set_source(note.source);
+    out->set_detail(note.detail);
+  }
 }
 
 }  // namespace chainverify::pki

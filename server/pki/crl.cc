@@ -833,4 +833,25 @@ RevocationCheck CrlSet::Check(const Certificate& cert, const Certificate& issuer
   return result;
 }
 
+std::vector<std::string> CrlDistributionPointUrls(const Certificate& cert) {
+  std::vector<std::string> urls;
+  auto* dps = static_cast<CRL_DIST_POINTS*>(
+      X509_get_ext_d2i(cert.x509(), NID_crl_distribution_points, nullptr, nullptr));
+  if (dps == nullptr) return urls;
+  for (int i = 0; i < sk_DIST_POINT_num(dps); ++i) {
+    DIST_POINT* dp = sk_DIST_POINT_value(dps, i);
+    if (dp->distpoint == nullptr || dp->distpoint->type != 0) continue;
+    GENERAL_NAMES* names = dp->distpoint->name.fullname;
+    for (int j = 0; j < sk_GENERAL_NAME_num(names); ++j) {
+      GENERAL_NAME* name = sk_GENERAL_NAME_value(names, j);
+      if (name->type != GEN_URI) continue;
+      const ASN1_IA5STRING* uri = name->d.uniformResourceIdentifier;
+      urls.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(uri)),
+                        ASN1_STRING_length(uri));
+    }
+  }
+  CRL_DIST_POINTS_free(dps);
+  return urls;
+}
+
 }  // namespace chainverify::pki

@@ -86,6 +86,9 @@ struct RevocationCheck {
   int reason = -1;
 };
 
+// The URIs in `cert`'s cRLDistributionPoints fullNames (RFC 5280 4.2.1.13).
+std::vector<std::string> CrlDistributionPointUrls(const Certificate& cert);
+
 // A set of parsed CRLs. Immutable once built and safe to share across threads.
 class CrlSet {
  public:

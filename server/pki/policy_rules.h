@@ -5,6 +5,8 @@
 #define CHAINVERIFY_SERVER_PKI_POLICY_RULES_H_
 
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "server/pki/crl.h"
@@ -13,12 +15,41 @@
 
 namespace chainverify::pki {
 
+// Fetches revocation data over the network for the core. Implemented by
+// server/revocation (libcurl, allow-listed, cached); a delegate so the core
+// stays free of I/O policy and tests can substitute it.
+class RevocationFetcher {
+ public:
+  virtual ~RevocationFetcher() = default;
+  // A DER OCSP response about `cert` from its responder, or nullopt.
+  virtual std::optional<std::string> FetchOcsp(const Certificate& cert,
+                                               const Certificate& issuer) = 0;
+  // DER CRLs from `cert`'s cRLDistributionPoints (possibly empty).
+  virtual std::vector<std::string> FetchCrls(const Certificate& cert) = 0;
+};
+
 struct PolicyRules {
-  // CRLs pushed by the fleet (RFC 5280 6.3). Null or empty: no CRL checking.
+  // CRLs pushed by the fleet (RFC 5280 6.3). Null or empty: none.
   std::shared_ptr<const CrlSet> crls;
+  // Check the stapled OCSP response of the leaf when the request has one.
+  bool use_stapled_ocsp = true;
+  // Fetch OCSP / CRLs for certificates the sources above do not answer for.
+  // Needs `fetcher`.
+  bool fetch_ocsp = false;
+  bool fetch_crls = false;
+  std::shared_ptr<RevocationFetcher> fetcher;
+  // Check only the leaf (intermediates are then not checked at all).
+  bool revocation_leaf_only = false;
   // When a certificate's revocation status cannot be established: reject
   // (REVOCATION_UNKNOWN) or accept with a warning.
   bool revocation_hard_fail = false;
+
+  // Whether any revocation source is configured (otherwise nothing is checked
+  // and nothing is reported).
+  bool ChecksRevocation(bool has_stapled_ocsp) const {
+    return (crls != nullptr && !crls->empty()) || (use_stapled_ocsp && has_stapled_ocsp) ||
+           ((fetch_ocsp || fetch_crls) && fetcher != nullptr);
+  }
   std::shared_ptr<const Denylist> denylist;
   std::vector<PinSet> pins;
 };

@@ -30,7 +30,7 @@ VerifyResult VerifyChain(const VerifyInput& input, const VerifyPolicy& policy) {
 
   if (uploaded > 0 && uploads[0] != nullptr && policy.trust_store != nullptr) {
     ChainValidator validator(policy.validation, input.purpose, input.peer_name, input.time);
-    validator.SetPolicyRules(&policy.rules);
+    validator.SetPolicyRules(&policy.rules, input.stapled_ocsp_response);
     PathBuilderResult built =
         BuildPath(uploads, *policy.trust_store, policy.limits,
                   policy.validation.max_chain_length, &validator);
@@ -50,6 +50,7 @@ VerifyResult VerifyChain(const VerifyInput& input, const VerifyPolicy& policy) {
       result.chain.push_back(std::move(entry));
     }
     result.status = result.trusted ? ::chainverify::v1::OK : built.errors.PrimaryStatus();
+    result.revocation = built.errors.revocation();
     result.errors = std::move(built.errors.mutable_errors());
   }
   if (result.status == ::chainverify::v1::STATUS_UNSPECIFIED) {

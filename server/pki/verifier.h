@@ -25,6 +25,8 @@ struct VerifyInput {
   // Expected identity of the leaf; kind kNone checks no name.
   PeerName peer_name;
   KeyPurpose purpose = KeyPurpose::kServerAuth;
+  // The OCSP response the peer stapled for the leaf (DER), if any.
+  std::string stapled_ocsp_response;
   // The instant to verify at.
   absl::Time time = absl::Now();
 };
@@ -58,6 +60,8 @@ struct VerifyResult {
   std::vector<int> unused_request_indices;
   // Findings, with chain_index relative to `chain` and request_index filled.
   std::vector<CertError> errors;
+  // Revocation answers for `chain`, when the policy checks revocation.
+  std::vector<RevocationNote> revocation;
   SearchStats stats;
 };
 

@@ -14,6 +14,7 @@
 #include "server/pki/certificate_profile.h"
 #include "server/pki/hostname_match.h"
 #include "server/pki/name_constraints.h"
+#include "server/pki/ocsp.h"
 
 namespace chainverify::pki {
 namespace {
@@ -113,6 +114,47 @@ void CheckAlgorithms(const Certificate& cert, int chain_index,
   }
 }
 
+RevocationCheck ChainValidator::CheckRevocation(const Certificate& cert,
+                                                const Certificate& issuer, bool is_leaf,
+                                                absl::Time now) const {
+  std::vector<std::string> unknown;  // Why each source could not answer.
+  auto answered = [&unknown](RevocationCheck& check) {
+    if (check.state != RevocationState::kUnknown) return true;
+    if (!check.diagnostic.empty()) unknown.push_back(check.diagnostic);
+    return false;
+  };
+  if (rules_->crls != nullptr && !rules_->crls->empty()) {
+    RevocationCheck check = rules_->crls->Check(cert, issuer, now);
+    if (answered(check)) return check;
+  }
+  if (is_leaf && rules_->use_stapled_ocsp && stapled_ocsp_ != nullptr && !stapled_ocsp_->empty()) {
+    RevocationCheck check = CheckOcspResponse(*stapled_ocsp_, cert, issuer, now);
+    if (!check.source.empty()) check.source = absl::StrCat("stapled-", check.source);
+    if (answered(check)) return check;
+  }
+  if (rules_->fetcher != nullptr && rules_->fetch_ocsp) {
+    if (std::optional<std::string> response = rules_->fetcher->FetchOcsp(cert, issuer)) {
+      RevocationCheck check = CheckOcspResponse(*response, cert, issuer, now);
+      if (answered(check)) return check;
+    } else {
+      unknown.push_back("no OCSP response could be fetched");
+    }
+  }
+  if (rules_->fetcher != nullptr && rules_->fetch_crls) {
+    std::vector<std::string> fetched = rules_->fetcher->FetchCrls(cert);
+    if (!fetched.empty()) {
+      RevocationCheck check = CrlSet::Parse(fetched, nullptr)->Check(cert, issuer, now);
+      if (answered(check)) return check;
+    } else {
+      unknown.push_back("no CRL could be fetched");
+    }
+  }
+  RevocationCheck none;
+  none.diagnostic = unknown.empty() ? "no revocation source answers for this certificate"
+                                    : absl::StrJoin(unknown, "; ");
+  return none;
+}
+
 void ChainValidator::CheckPolicyRules(const std::vector<PathElement>& path, absl::Time now,
                                       CertErrors* errors) const {
   const int anchor_index = static_cast<int>(path.size()) - 1;
@@ -145,29 +187,39 @@ void ChainValidator::CheckPolicyRules(const std::vector<PathElement>& path, absl
     }
   }
 
-  // The fleet denylist, then CRLs (RFC 5280 6.1.3 (a)(3), 6.3).
+  // The fleet denylist, then revocation (RFC 5280 6.1.3 (a)(3), 6.3).
+  const bool has_staple = stapled_ocsp_ != nullptr && !stapled_ocsp_->empty();
+  const bool check_revocation = rules_->ChecksRevocation(has_staple);
   for (int i = 0; i <= anchor_index; ++i) {
     const Certificate* issuer = i < anchor_index ? path[i + 1].certificate.get() : nullptr;
     if (rules_->denylist != nullptr) {
       if (auto why = rules_->denylist->Check(*path[i].certificate, issuer)) {
         errors->Add(kDenylisted, i, *why);
+        errors->AddRevocationNote({i, RevocationNote::State::kRevoked, "denylist", *why});
         continue;
       }
     }
-    if (issuer == nullptr || rules_->crls == nullptr || rules_->crls->empty()) continue;
-    RevocationCheck check = rules_->crls->Check(*path[i].certificate, *issuer, now);
+    if (issuer == nullptr || !check_revocation || (rules_->revocation_leaf_only && i > 0)) {
+      continue;
+    }
+    RevocationCheck check = CheckRevocation(*path[i].certificate, *issuer, i == 0, now);
     switch (check.state) {
       case RevocationState::kGood:
+        errors->AddRevocationNote({i, RevocationNote::State::kGood, check.source, ""});
         break;
       case RevocationState::kRevoked:
         errors->Add(kRevoked, i, absl::StrCat(check.diagnostic, " (", check.source, ")"));
+        errors->AddRevocationNote(
+            {i, RevocationNote::State::kRevoked, check.source, check.diagnostic});
         break;
       case RevocationState::kInvalidCrl:
         errors->Add(kCrlInvalid, i, check.diagnostic);
+        errors->AddRevocationNote({i, RevocationNote::State::kUnknown, "", check.diagnostic});
         break;
       case RevocationState::kUnknown:
         errors->Add(kRevocationUnknown, i, check.diagnostic,
                     rules_->revocation_hard_fail ? Severity::kError : Severity::kWarning);
+        errors->AddRevocationNote({i, RevocationNote::State::kUnknown, "", check.diagnostic});
         break;
     }
   }

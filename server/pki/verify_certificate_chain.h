@@ -35,9 +35,13 @@ class ChainValidator : public PathValidator {
                  const PeerName& peer_name, absl::Time time)
       : options_(options), purpose_(purpose), peer_name_(peer_name), time_(time) {}
 
-  // Also apply the policy's revocation, denylist and pin rules. `rules`
-  // must outlive the validator.
-  void SetPolicyRules(const PolicyRules* rules) { rules_ = rules; }
+  // Also apply the policy's revocation, denylist and pin rules. `rules` and
+  // `stapled_ocsp` (the leaf's stapled response, maybe empty) must outlive
+  // the validator.
+  void SetPolicyRules(const PolicyRules* rules, const std::string& stapled_ocsp) {
+    rules_ = rules;
+    stapled_ocsp_ = &stapled_ocsp;
+  }
 
   void Validate(const std::vector<PathElement>& path, CertErrors* errors) override;
 
@@ -47,7 +51,12 @@ class ChainValidator : public PathValidator {
   const PeerName& peer_name_;
   const absl::Time time_;
   const PolicyRules* rules_ = nullptr;
+  const std::string* stapled_ocsp_ = nullptr;
 
+  // The revocation answer for path[i] from the configured sources, in order:
+  // pushed CRLs, the stapled OCSP response (leaf), fetched OCSP, fetched CRLs.
+  RevocationCheck CheckRevocation(const Certificate& cert, const Certificate& issuer,
+                                  bool is_leaf, absl::Time now) const;
   void CheckPolicyRules(const std::vector<PathElement>& path, absl::Time now,
                         CertErrors* errors) const;
 };

@@ -14,6 +14,7 @@
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/text_format.h"
+#include "server/revocation/revocation_fetcher.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace chainverify::policy {
@@ -121,6 +122,24 @@ absl::StatusOr<pki::PolicyRules> CompileRules(const v1::TrustPolicy& p,
   pki::PolicyRules rules;
   const v1::RevocationPolicy& revocation = p.revocation();
   rules.revocation_hard_fail = revocation.mode() == v1::RevocationPolicy::HARD_FAIL;
+  rules.use_stapled_ocsp = !revocation.ignore_stapled_ocsp();
+  rules.fetch_ocsp = revocation.fetch_ocsp();
+  rules.fetch_crls = revocation.fetch_crls();
+  rules.revocation_leaf_only = revocation.leaf_only();
+  if (rules.fetch_ocsp || rules.fetch_crls) {
+    const v1::FetchSettings& fetch = revocation.fetch();
+    revocation::FetchPolicy fetch_policy;
+    fetch_policy.allowed_hosts.assign(fetch.allowed_hosts().begin(), fetch.allowed_hosts().end());
+    fetch_policy.allow_private_addresses = fetch.allow_private_addresses();
+    if (fetch.connect_timeout_ms()) {
+      fetch_policy.connect_timeout = absl::Milliseconds(fetch.connect_timeout_ms());
+    }
+    if (fetch.total_timeout_ms()) {
+      fetch_policy.total_timeout = absl::Milliseconds(fetch.total_timeout_ms());
+    }
+    if (fetch.max_response_bytes()) fetch_policy.max_response_bytes = fetch.max_response_bytes();
+    rules.fetcher = std::make_shared<revocation::HttpRevocationFetcher>(std::move(fetch_policy));
+  }
   std::vector<std::string> crls;
   for (const std::string& file : revocation.crl_files()) {
     absl::Status status = AppendCrls(Resolve(base_dir, file), &crls);
