@@ -45,6 +45,10 @@ v1::AuditRecord MakeAuditRecord(const v1::VerifyRequest& request,
     record.add_chain_sha256(cert.sha256());
     record.add_chain_spki_sha256(cert.spki_sha256());
   }
+  for (const v1::RevocationResult& r : response.revocation()) {
+    record.add_revocation(absl::StrCat(v1::RevocationResult::State_Name(r.state()), "@",
+                                       r.chain_index(), " ", r.source()));
+  }
   record.set_duration_micros(absl::ToInt64Microseconds(absl::Now() - start));
   *record.mutable_evaluated_at() = response.evaluated_at();
   return record;
@@ -112,7 +116,10 @@ absl::StatusOr<v1::VerifyResponse> Decider::Decide(const v1::VerifyRequest& requ
   absl::Status shape = CheckShape(request);
   if (!shape.ok()) return shape;
 
-  const policy::CompiledPolicy* policy = policies_->Find(request.policy());
+  // One snapshot for the whole request, so a reload in the middle cannot mix
+  // two policies in one decision; it also keeps `policy` alive.
+  const std::shared_ptr<const policy::PolicySet> policies = policies_->Current();
+  const policy::CompiledPolicy* policy = policies->Find(request.policy());
   if (policy == nullptr) {
     return absl::NotFoundError(absl::StrCat("policy \"", request.policy(), "\" is not defined"));
   }
@@ -135,6 +142,7 @@ absl::StatusOr<v1::VerifyResponse> Decider::Decide(const v1::VerifyRequest& requ
   input.peer_name = *std::move(peer_name);
   input.purpose = ToPurpose(request.usage());
   input.certificates.assign(request.certificates().begin(), request.certificates().end());
+  input.stapled_ocsp_response = request.stapled_ocsp_response();
 
   pki::VerifyPolicy verify = policy->verify;
   verify.validation.profile = policy->ProfileFor(input.purpose);

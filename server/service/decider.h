@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "chainverify/v1/verifier.pb.h"
 #include "server/audit/audit_log.h"
+#include "server/policy/policy_holder.h"
 #include "server/policy/policy_store.h"
 
 namespace chainverify::service {
@@ -27,9 +28,10 @@ struct RequestLimits {
 
 class Decider {
  public:
-  Decider(std::shared_ptr<const policy::PolicySet> policies, audit::AuditLog* audit_log,
-          RequestLimits limits)
-      : policies_(std::move(policies)), audit_log_(audit_log), limits_(limits) {}
+  // `policies` (not owned) must outlive the Decider; it may be reloaded at
+  // any time.
+  Decider(policy::PolicyHolder* policies, audit::AuditLog* audit_log, RequestLimits limits)
+      : policies_(policies), audit_log_(audit_log), limits_(limits) {}
 
   // Errors: INVALID_ARGUMENT (malformed request), NOT_FOUND (unknown policy),
   // UNAVAILABLE (the decision could not be audit-logged).
@@ -39,7 +41,7 @@ class Decider {
  private:
   absl::Status CheckShape(const v1::VerifyRequest& request) const;
 
-  std::shared_ptr<const policy::PolicySet> policies_;
+  policy::PolicyHolder* policies_;
   audit::AuditLog* audit_log_;
   const RequestLimits limits_;
 };

@@ -22,6 +22,8 @@ class ServerProcess {
   ~ServerProcess();
 
   const std::string& target() const { return target_; }
+  // The server's process id, e.g. to send it SIGHUP; -1 once stopped.
+  pid_t pid() const { return pid_; }
   // Sends SIGTERM and returns the exit status (as from waitpid), or -1.
   int Stop();
 

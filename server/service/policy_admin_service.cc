@@ -1,0 +1,95 @@
+#include "server/service/policy_admin_service.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/time.h"
+#include "google/protobuf/timestamp.pb.h"
+#include "server/pki/trust_store.h"
+#include "server/policy/policy_store.h"
+#include "server/service/verifier_service.h"
+
+namespace chainverify::service {
+namespace {
+
+void SetTimestamp(absl::Time t, google::protobuf::Timestamp* ts) {
+  const int64_t seconds = absl::ToUnixSeconds(t);
+  ts->set_seconds(seconds);
+  ts->set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(t - absl::FromUnixSeconds(seconds))));
+}
+
+v1::PolicySummary Summarize(const policy::CompiledPolicy& policy) {
+  v1::PolicySummary summary;
+  summary.set_name(policy.name);
+  summary.set_profile(policy.profile);
+  const pki::TrustStore* store = policy.verify.trust_store.get();
+  if (store == nullptr) return summary;
+  summary.set_anchor_count(static_cast<int32_t>(store->size()));
+  absl::Time earliest = absl::InfiniteFuture();
+  for (const auto& anchor : store->anchors()) {
+    if (anchor->certificate != nullptr) {
+      earliest = std::min(earliest, anchor->certificate->not_after());
+    }
+  }
+  if (earliest != absl::InfiniteFuture()) {
+    SetTimestamp(earliest, summary.mutable_earliest_anchor_not_after());
+  }
+  return summary;
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* PolicyAdminService::ReloadPolicy(
+    grpc::CallbackServerContext* context, const v1::ReloadPolicyRequest* /*request*/,
+    v1::ReloadPolicyResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (!holder_->reloadable()) {
+    reactor->Finish(ToGrpcStatus(holder_->ReloadFromFile()));  // FAILED_PRECONDITION.
+    return reactor;
+  }
+  absl::FPrintF(stderr, "policy: reload requested over PolicyAdmin by %s\n", context->peer());
+  // Loading runs on this callback thread: a policy file loads in milliseconds,
+  // and reloads are rare operator actions.
+  policy::PolicyHolder::ReloadOutcome outcome;
+  absl::Status status = holder_->ReloadFromFile(&outcome);
+  if (status.ok()) {
+    response->set_reloaded(true);
+    response->set_policy_version(outcome.version);
+    response->set_previous_version(outcome.previous_version);
+  } else {
+    // The RPC worked; the file did not. The old policy keeps serving.
+    const std::string serving = holder_->Current()->version();
+    response->set_reloaded(false);
+    response->set_policy_version(serving);
+    response->set_previous_version(serving);
+    response->set_error(std::string(status.message()));
+  }
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* PolicyAdminService::GetPolicy(grpc::CallbackServerContext* context,
+                                                        const v1::GetPolicyRequest* /*request*/,
+                                                        v1::GetPolicyResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  const policy::PolicyHolder::Snapshot snapshot = holder_->snapshot();
+  response->set_version(snapshot.policies->version());
+  response->set_default_policy(snapshot.policies->default_policy());
+  for (const auto& [name, compiled] : snapshot.policies->policies()) {
+    *response->add_policies() = Summarize(compiled);
+  }
+  response->set_last_reload_error(std::string(snapshot.last_error.message()));
+  response->set_reload_failures(static_cast<uint64_t>(snapshot.reload_failures));
+  SetTimestamp(snapshot.loaded_at, response->mutable_loaded_at());
+  if (snapshot.last_reload_time != absl::InfinitePast()) {
+    SetTimestamp(snapshot.last_reload_time, response->mutable_last_reload_attempt());
+  }
+  response->set_policy_file(holder_->path());
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+}  // namespace chainverify::service
