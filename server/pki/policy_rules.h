@@ -6,6 +6,8 @@
 
 #include <memory>
 #include <optional>
+
+#include "absl/status/statusor.h"
 #include <string>
 #include <vector>
 
@@ -21,9 +23,9 @@ namespace chainverify::pki {
 class RevocationFetcher {
  public:
   virtual ~RevocationFetcher() = default;
-  // A DER OCSP response about `cert` from its responder, or nullopt.
-  virtual std::optional<std::string> FetchOcsp(const Certificate& cert,
-                                               const Certificate& issuer) = 0;
+  // A DER OCSP response about `cert` from its responder, or why not.
+  virtual absl::StatusOr<std::string> FetchOcsp(const Certificate& cert,
+                                                const Certificate& issuer) = 0;
   // DER CRLs from `cert`'s cRLDistributionPoints (possibly empty).
   virtual std::vector<std::string> FetchCrls(const Certificate& cert) = 0;
 };
@@ -44,10 +46,13 @@ struct PolicyRules {
   // (REVOCATION_UNKNOWN) or accept with a warning.
   bool revocation_hard_fail = false;
 
-  // Whether any revocation source is configured (otherwise nothing is checked
-  // and nothing is reported).
+  // Whether revocation is checked at all: always under hard-fail (with no
+  // source every status is unknown, which is what hard-fail asks to reject);
+  // under soft-fail only when some source could answer, so a policy without
+  // revocation sources reports nothing.
   bool ChecksRevocation(bool has_stapled_ocsp) const {
-    return (crls != nullptr && !crls->empty()) || (use_stapled_ocsp && has_stapled_ocsp) ||
+    return revocation_hard_fail || (crls != nullptr && !crls->empty()) ||
+           (use_stapled_ocsp && has_stapled_ocsp) ||
            ((fetch_ocsp || fetch_crls) && fetcher != nullptr);
   }
   std::shared_ptr<const Denylist> denylist;

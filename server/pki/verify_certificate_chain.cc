@@ -133,11 +133,12 @@ RevocationCheck ChainValidator::CheckRevocation(const Certificate& cert,
     if (answered(check)) return check;
   }
   if (rules_->fetcher != nullptr && rules_->fetch_ocsp) {
-    if (std::optional<std::string> response = rules_->fetcher->FetchOcsp(cert, issuer)) {
+    absl::StatusOr<std::string> response = rules_->fetcher->FetchOcsp(cert, issuer);
+    if (response.ok()) {
       RevocationCheck check = CheckOcspResponse(*response, cert, issuer, now);
       if (answered(check)) return check;
     } else {
-      unknown.push_back("no OCSP response could be fetched");
+      unknown.push_back(absl::StrCat("OCSP fetch failed: ", response.status().message()));
     }
   }
   if (rules_->fetcher != nullptr && rules_->fetch_crls) {
@@ -190,6 +191,7 @@ void ChainValidator::CheckPolicyRules(const std::vector<PathElement>& path, absl
   // The fleet denylist, then revocation (RFC 5280 6.1.3 (a)(3), 6.3).
   const bool has_staple = stapled_ocsp_ != nullptr && !stapled_ocsp_->empty();
   const bool check_revocation = rules_->ChecksRevocation(has_staple);
+  std::vector<std::pair<int, std::string>> unknown;  // (chain index, why)
   for (int i = 0; i <= anchor_index; ++i) {
     const Certificate* issuer = i < anchor_index ? path[i + 1].certificate.get() : nullptr;
     if (rules_->denylist != nullptr) {
@@ -217,11 +219,16 @@ void ChainValidator::CheckPolicyRules(const std::vector<PathElement>& path, absl
         errors->AddRevocationNote({i, RevocationNote::State::kUnknown, "", check.diagnostic});
         break;
       case RevocationState::kUnknown:
-        errors->Add(kRevocationUnknown, i, check.diagnostic,
-                    rules_->revocation_hard_fail ? Severity::kError : Severity::kWarning);
+        unknown.push_back({i, check.diagnostic});
         errors->AddRevocationNote({i, RevocationNote::State::kUnknown, "", check.diagnostic});
         break;
     }
+  }
+  // Unknown statuses after every definite answer, so that a revoked
+  // intermediate, not the leaf's unknown status, is the verdict's reason.
+  for (const auto& [i, why] : unknown) {
+    errors->Add(kRevocationUnknown, i, why,
+                rules_->revocation_hard_fail ? Severity::kError : Severity::kWarning);
   }
 
   // Pins (RFC 7469 pin-sha256): every applicable set must be satisfied.

@@ -50,17 +50,19 @@ Fetcher::ExpiryFn ExpiryFrom(std::optional<absl::Time> (*next_update)(const std:
 
 }  // namespace
 
-std::optional<std::string> HttpRevocationFetcher::FetchOcsp(const pki::Certificate& cert,
-                                                            const pki::Certificate& issuer) {
+absl::StatusOr<std::string> HttpRevocationFetcher::FetchOcsp(const pki::Certificate& cert,
+                                                             const pki::Certificate& issuer) {
   absl::StatusOr<std::string> request = pki::BuildOcspRequest(cert, issuer);
-  if (!request.ok()) return std::nullopt;
+  if (!request.ok()) return request.status();
+  absl::Status last = absl::NotFoundError("the certificate names no OCSP responder");
   for (const std::string& url : pki::OcspResponderUrls(cert)) {
     absl::StatusOr<FetchResult> fetched =
         fetcher_.CachedPost(url, *request, "application/ocsp-request",
                             ExpiryFrom(OcspNextUpdate));
     if (fetched.ok()) return fetched->body;
+    last = fetched.status();
   }
-  return std::nullopt;
+  return last;
 }
 
 std::vector<std::string> HttpRevocationFetcher::FetchCrls(const pki::Certificate& cert) {

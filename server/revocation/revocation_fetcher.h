@@ -18,8 +18,8 @@ class HttpRevocationFetcher : public pki::RevocationFetcher {
  public:
   explicit HttpRevocationFetcher(FetchPolicy policy) : fetcher_(std::move(policy)) {}
 
-  std::optional<std::string> FetchOcsp(const pki::Certificate& cert,
-                                       const pki::Certificate& issuer) override;
+  absl::StatusOr<std::string> FetchOcsp(const pki::Certificate& cert,
+                                        const pki::Certificate& issuer) override;
   std::vector<std::string> FetchCrls(const pki::Certificate& cert) override;
 
   Fetcher::Stats stats() const { return fetcher_.stats(); }

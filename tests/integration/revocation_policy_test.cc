@@ -1,0 +1,340 @@
+// Fleet policy features end to end, with real parts: chainverifyd, an
+// `openssl ocsp` responder and an HTTP server serving CRLs, all on loopback,
+// and a test PKI generated here whose certificates point at them.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <sstream>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+#include <openssl/pem.h>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "chainverify/v1/verifier.grpc.pb.h"
+#include "gtest/gtest.h"
+#include "server/pki/certificate.h"
+#include "tests/integration/server_process.h"
+#include "tests/testutil/test_pki.h"
+
+namespace chainverify {
+namespace {
+
+using ::chainverify::testing::CertSpec;
+using ::chainverify::testing::IntermediateSpec;
+using ::chainverify::testing::IssueCrl;
+using ::chainverify::testing::LeafSpec;
+using ::chainverify::testing::MustIssue;
+using ::chainverify::testing::RootSpec;
+using ::chainverify::testing::Runfile;
+using ::chainverify::testing::ServerProcess;
+using ::chainverify::testing::TestCert;
+
+std::string Tmp(const std::string& name) {
+  return absl::StrCat(std::getenv("TEST_TMPDIR"), "/", name);
+}
+
+void Write(const std::string& path, const std::string& contents) {
+  std::ofstream(path, std::ios::binary) << contents;
+}
+
+std::string KeyPem(const TestCert& cert) {
+  BIO* bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_PrivateKey(bio, cert.key.get(), nullptr, nullptr, 0, nullptr, nullptr);
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio, &data);
+  std::string out(data, len);
+  BIO_free(bio);
+  return out;
+}
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// Whether something listens on `port`, read from /proc/net/tcp{,6} rather than
+// by connecting: `openssl ocsp` serves one connection at a time and stalls on
+// a probe that connects and sends nothing.
+bool PortListening(int port) {
+  const std::string hex_port = absl::AsciiStrToUpper(absl::StrCat(":", absl::Hex(port, absl::kZeroPad4)));
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::ifstream in(table);
+    for (std::string line; std::getline(in, line);) {
+      // Fields: sl local_address rem_address st ...; st 0A is LISTEN.
+      std::istringstream fields(line);
+      std::string sl, local, remote, state;
+      fields >> sl >> local >> remote >> state;
+      if (state == "0A" && absl::EndsWith(local, hex_port)) return true;
+    }
+  }
+  return false;
+}
+
+// A helper process (responder, HTTP server), killed when the test ends.
+class Helper {
+ public:
+  Helper(std::vector<std::string> args, int port) {
+    pid_ = fork();
+    if (pid_ == 0) {
+      freopen("/dev/null", "w", stdout);
+      freopen("/dev/null", "w", stderr);
+      std::vector<char*> argv;
+      for (std::string& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+    for (int i = 0; i < 100 && !PortListening(port); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  ~Helper() {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+
+ private:
+  pid_t pid_;
+};
+
+std::string IndexTime(absl::Time t) { return absl::FormatTime("%y%m%d%H%M%SZ", t, absl::UTCTimeZone()); }
+
+class RevocationPolicyTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    const int ocsp_port = ocsp_port_ = FreePort();
+    const int http_port = FreePort();
+    dead_port_ = FreePort();
+    const std::string ocsp_url = absl::StrCat("http://127.0.0.1:", ocsp_port, "/");
+    const std::string crl_base = absl::StrCat("http://127.0.0.1:", http_port, "/");
+
+    pki_ = new Pki;
+    Pki& p = *pki_;
+    p.root = MustIssue(RootSpec("Revocation Root"), nullptr);
+    CertSpec inter = IntermediateSpec("Revocation CA");
+    inter.crl_distribution_points = {crl_base + "root.crl"};
+    p.inter = MustIssue(inter, &p.root);
+    CertSpec revoked_inter = IntermediateSpec("Revoked CA");
+    revoked_inter.crl_distribution_points = {crl_base + "root.crl"};
+    p.revoked_inter = MustIssue(revoked_inter, &p.root);
+    auto leaf_spec = [&](const std::string& name, const std::string& ocsp) {
+      CertSpec s = LeafSpec(name, {name});
+      s.ocsp_urls = {ocsp};
+      s.crl_distribution_points = {crl_base + "ca.crl"};
+      return s;
+    };
+    p.good = MustIssue(leaf_spec("good.example.com", ocsp_url), &p.inter);
+    p.revoked = MustIssue(leaf_spec("revoked.example.com", ocsp_url), &p.inter);
+    p.unreachable =
+        MustIssue(leaf_spec("dead.example.com", absl::StrCat("http://127.0.0.1:", dead_port_, "/")),
+                  &p.inter);
+    p.under_revoked_ca = MustIssue(leaf_spec("sub.example.com", ocsp_url), &p.revoked_inter);
+
+    const absl::Time now = absl::Now();
+    Write(Tmp("root.pem"), p.root.pem());
+    Write(Tmp("ca.pem"), p.inter.pem());
+    Write(Tmp("ca.key"), KeyPem(p.inter));
+    // The OpenSSL CA database the responder answers from.
+    const std::string expiry = IndexTime(now + absl::Hours(24 * 365));
+    Write(Tmp("index.txt"),
+          absl::StrCat("V\t", expiry, "\t\t", p.good.serial_hex(), "\tunknown\t/CN=good\n",
+                       "R\t", expiry, "\t", IndexTime(now - absl::Hours(1)), "\t",
+                       p.revoked.serial_hex(), "\tunknown\t/CN=revoked\n"));
+    // CRLs served over HTTP, and pushed ones (stale, forged) as files.
+    mkdir(Tmp("www").c_str(), 0755);
+    Write(Tmp("www/ca.crl"),
+          *IssueCrl(p.inter, {p.revoked.serial_hex()}, now - absl::Hours(1), now + absl::Hours(24)));
+    Write(Tmp("www/root.crl"), *IssueCrl(p.root, {p.revoked_inter.serial_hex()},
+                                         now - absl::Hours(1), now + absl::Hours(24)));
+    Write(Tmp("stale.crl"),
+          *IssueCrl(p.inter, {}, now - absl::Hours(48), now - absl::Hours(24)));
+    TestCert impostor = MustIssue(IntermediateSpec("Revocation CA"), &p.root);
+    Write(Tmp("forged.crl"),
+          *IssueCrl(impostor, {}, now - absl::Hours(1), now + absl::Hours(24)));
+
+    ocsp_ = new Helper({"/usr/bin/openssl", "ocsp", "-index", Tmp("index.txt"), "-port",
+                        absl::StrCat(ocsp_port), "-rsigner", Tmp("ca.pem"), "-rkey", Tmp("ca.key"),
+                        "-CA", Tmp("ca.pem"), "-nmin", "10"},
+                       ocsp_port);
+    http_ = new Helper({"/usr/bin/python3", "-m", "http.server", absl::StrCat(http_port),
+                        "--bind", "127.0.0.1", "--directory", Tmp("www")},
+                       http_port);
+
+    pki::ParseError error;
+    const std::string root_spki = absl::Base64Escape(
+        pki::Certificate::Parse(p.root.der, &error)->spki_sha256());
+    const std::string other_spki = absl::Base64Escape(std::string(32, 'x'));
+    const std::string fetch =
+        "fetch { allowed_hosts: \"127.0.0.1\" allow_private_addresses: true "
+        "total_timeout_ms: 2000 }";
+    const std::string store = "trust_stores { pem_file: \"root.pem\" } profile: RFC5280 ";
+    Write(Tmp("policy.textproto"),
+          absl::StrCat(
+              "version: \"rev-1\" default_policy: \"ocsp\"\n",
+              "policies { name: \"ocsp\" ", store,
+              "revocation { mode: HARD_FAIL fetch_ocsp: true leaf_only: true ", fetch, " } }\n",
+              "policies { name: \"crl\" ", store,
+              "revocation { mode: HARD_FAIL fetch_crls: true ", fetch, " } }\n",
+              "policies { name: \"stapled\" ", store,
+              "revocation { mode: HARD_FAIL leaf_only: true } }\n",
+              "policies { name: \"soft\" ", store,
+              "revocation { mode: SOFT_FAIL fetch_ocsp: true leaf_only: true ", fetch, " } }\n",
+              "policies { name: \"stale\" ", store,
+              "revocation { mode: HARD_FAIL leaf_only: true crl_files: \"stale.crl\" } }\n",
+              "policies { name: \"forged\" ", store,
+              "revocation { mode: HARD_FAIL leaf_only: true crl_files: \"forged.crl\" } }\n",
+              "policies { name: \"pinned\" ", store, "pin_sets { name: \"root\" scope: ANCHOR ",
+              "pin_sha256: \"", root_spki, "\" } }\n",
+              "policies { name: \"pinned_wrong\" ", store, "pin_sets { name: \"other\" ",
+              "pin_sha256: \"", other_spki, "\" } }\n",
+              "policies { name: \"pinned_report\" ", store, "pin_sets { name: \"other\" ",
+              "report_only: true pin_sha256: \"", other_spki, "\" } }\n",
+              "policies { name: \"distrusted\" ", store, "anchor_constraints { spki_sha256: \"",
+              root_spki, "\" distrust_issued_after { seconds: 1600000000 } } }\n"));
+  }
+
+  static void TearDownTestSuite() {
+    delete ocsp_;
+    delete http_;
+  }
+
+  void SetUp() override {
+    auto server = ServerProcess::Start(
+        Runfile("server/chainverifyd"),
+        {"--policy_file=" + Tmp("policy.textproto"), "--audit_log=" + Tmp("audit.log")});
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::make_unique<ServerProcess>(*std::move(server));
+    stub_ = v1::ChainVerifier::NewStub(
+        grpc::CreateChannel(server_->target(), grpc::InsecureChannelCredentials()));
+  }
+
+  v1::VerifyResponse Verify(const std::string& policy, const TestCert& leaf,
+                            const TestCert& inter, const std::string& staple = "") {
+    v1::VerifyRequest request;
+    request.add_certificates(leaf.der);
+    request.add_certificates(inter.der);
+    request.set_policy(policy);
+    request.set_stapled_ocsp_response(staple);
+    v1::VerifyResponse response;
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    grpc::Status status = stub_->Verify(&context, request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response;
+  }
+
+  struct Pki {
+    TestCert root, inter, revoked_inter, good, revoked, unreachable, under_revoked_ca;
+  };
+  static Pki* pki_;
+  static Helper* ocsp_;
+  static Helper* http_;
+  static int dead_port_;
+  static int ocsp_port_;
+  std::unique_ptr<ServerProcess> server_;
+  std::unique_ptr<v1::ChainVerifier::Stub> stub_;
+};
+
+RevocationPolicyTest::Pki* RevocationPolicyTest::pki_ = nullptr;
+Helper* RevocationPolicyTest::ocsp_ = nullptr;
+Helper* RevocationPolicyTest::http_ = nullptr;
+int RevocationPolicyTest::dead_port_ = 0;
+int RevocationPolicyTest::ocsp_port_ = 0;
+
+TEST_F(RevocationPolicyTest, FetchedOcspGoodAndRevoked) {
+  v1::VerifyResponse good = Verify("ocsp", pki_->good, pki_->inter);
+  EXPECT_EQ(good.verdict(), v1::TRUSTED) << good.DebugString();
+  ASSERT_EQ(good.revocation_size(), 1);
+  EXPECT_EQ(good.revocation(0).state(), v1::RevocationResult::GOOD);
+  EXPECT_EQ(good.revocation(0).source().rfind("ocsp:", 0), 0u) << good.revocation(0).source();
+
+  v1::VerifyResponse revoked = Verify("ocsp", pki_->revoked, pki_->inter);
+  EXPECT_EQ(revoked.status(), v1::REVOKED);
+}
+
+TEST_F(RevocationPolicyTest, FetchedCrlsCoverLeafAndIntermediate) {
+  v1::VerifyResponse good = Verify("crl", pki_->good, pki_->inter);
+  EXPECT_EQ(good.verdict(), v1::TRUSTED) << good.DebugString();
+  EXPECT_EQ(good.revocation_size(), 2);
+  EXPECT_EQ(Verify("crl", pki_->revoked, pki_->inter).status(), v1::REVOKED);
+  // The intermediate is on the root's CRL.
+  v1::VerifyResponse sub = Verify("crl", pki_->under_revoked_ca, pki_->revoked_inter);
+  EXPECT_EQ(sub.status(), v1::REVOKED);
+}
+
+TEST_F(RevocationPolicyTest, StapledResponseIsUsedWithoutFetching) {
+  // Ask the real responder for the leaf's status, as a TLS server would, and
+  // staple it.
+  std::string out;
+  const std::string leaf_pem = Tmp("good-leaf.pem");
+  Write(leaf_pem, pki_->good.pem());
+  ASSERT_EQ(testing::RunCommand({"/usr/bin/openssl", "ocsp", "-issuer", Tmp("ca.pem"), "-cert",
+                                 leaf_pem, "-url", absl::StrCat("http://127.0.0.1:", ocsp_port_),
+                                 "-respout", Tmp("staple.der"), "-noverify"},
+                                &out),
+            0);
+  std::ifstream in(Tmp("staple.der"), std::ios::binary);
+  const std::string staple((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_FALSE(staple.empty());
+
+  v1::VerifyResponse with = Verify("stapled", pki_->good, pki_->inter, staple);
+  EXPECT_EQ(with.verdict(), v1::TRUSTED) << with.DebugString();
+  ASSERT_EQ(with.revocation_size(), 1);
+  EXPECT_EQ(with.revocation(0).source().rfind("stapled-ocsp:", 0), 0u);
+  // Without the staple the hard-fail policy has no source for the leaf.
+  EXPECT_EQ(Verify("stapled", pki_->good, pki_->inter).status(), v1::REVOCATION_UNKNOWN);
+  // A staple for another certificate does not vouch for this one.
+  EXPECT_EQ(Verify("stapled", pki_->revoked, pki_->inter, staple).status(),
+            v1::REVOCATION_UNKNOWN);
+}
+
+TEST_F(RevocationPolicyTest, UnreachableResponderHardVersusSoftFail) {
+  const absl::Time start = absl::Now();
+  EXPECT_EQ(Verify("ocsp", pki_->unreachable, pki_->inter).status(), v1::REVOCATION_UNKNOWN);
+  v1::VerifyResponse soft = Verify("soft", pki_->unreachable, pki_->inter);
+  EXPECT_EQ(soft.verdict(), v1::TRUSTED);
+  ASSERT_EQ(soft.revocation_size(), 1);
+  EXPECT_EQ(soft.revocation(0).state(), v1::RevocationResult::UNKNOWN);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));  // Never a hang.
+}
+
+TEST_F(RevocationPolicyTest, StaleAndForgedPushedCrlsAreUnknown) {
+  EXPECT_EQ(Verify("stale", pki_->good, pki_->inter).status(), v1::REVOCATION_UNKNOWN);
+  EXPECT_EQ(Verify("forged", pki_->good, pki_->inter).status(), v1::REVOCATION_UNKNOWN);
+}
+
+TEST_F(RevocationPolicyTest, PinsAndDistrust) {
+  EXPECT_EQ(Verify("pinned", pki_->good, pki_->inter).verdict(), v1::TRUSTED);
+  EXPECT_EQ(Verify("pinned_wrong", pki_->good, pki_->inter).status(), v1::PIN_MISMATCH);
+  v1::VerifyResponse report = Verify("pinned_report", pki_->good, pki_->inter);
+  EXPECT_EQ(report.verdict(), v1::TRUSTED);
+  bool warned = false;
+  for (const auto& e : report.errors()) warned |= e.id() == "pin.mismatch";
+  EXPECT_TRUE(warned);
+  EXPECT_EQ(Verify("distrusted", pki_->good, pki_->inter).status(), v1::POLICY_DENIED);
+}
+
+}  // namespace
+}  // namespace chainverify
