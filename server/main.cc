@@ -123,6 +123,9 @@ int main(int argc, char** argv) {
     std::cerr << "chainverifyd: cannot load policy: " << policies.status().message() << "\n";
     return 1;
   }
+  for (const std::string& warning : (*policies)->Current()->warnings()) {
+    std::cerr << "chainverifyd: policy warning: " << warning << "\n";
+  }
   const absl::Duration watch_interval = absl::GetFlag(FLAGS_policy_watch_interval);
   if (!policy_file.empty() && watch_interval > absl::ZeroDuration()) {
     absl::Status watching = (*policies)->StartWatching(watch_interval);

@@ -105,6 +105,9 @@ absl::Status PolicyHolder::ReloadLocked(Fingerprint before, ReloadOutcome* outco
   last_error_ = absl::OkStatus();
   absl::FPrintF(stderr, "policy: reloaded %s: version %s -> %s\n", path_, previous_version,
                 current_->version());
+  for (const std::string& warning : current_->warnings()) {
+    absl::FPrintF(stderr, "policy: warning: %s\n", warning);
+  }
   if (outcome != nullptr) {
     outcome->previous_version = std::move(previous_version);
     outcome->version = current_->version();

@@ -185,8 +185,12 @@ absl::StatusOr<pki::AlgorithmPolicy> CompileAlgorithms(const v1::AlgorithmRules&
   return out;
 }
 
+// Removals and constraints for anchors the store does not hold are warnings,
+// not errors: a ca-certificates update that drops a root must not stop the
+// fleet's policy from loading.
 absl::StatusOr<std::shared_ptr<const pki::TrustStore>> BuildTrustStore(
-    const v1::TrustPolicy& policy, const std::string& base_dir) {
+    const v1::TrustPolicy& policy, const std::string& base_dir,
+    std::vector<std::string>* warnings) {
   auto store = std::make_shared<pki::TrustStore>();
   for (const v1::TrustStore& source : policy.trust_stores()) {
     absl::Status status;
@@ -213,8 +217,8 @@ absl::StatusOr<std::shared_ptr<const pki::TrustStore>> BuildTrustStore(
   }
   for (const std::string& id : policy.removed_anchors()) {
     if (store->Remove(id) == 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "policy \"", policy.name(), "\": removed_anchors entry ", id, " matches no anchor"));
+      warnings->push_back(absl::StrCat("policy \"", policy.name(), "\": removed_anchors entry ",
+                                       id, " matches no anchor"));
     }
   }
   for (const v1::AnchorConstraint& c : policy.anchor_constraints()) {
@@ -223,8 +227,8 @@ absl::StatusOr<std::shared_ptr<const pki::TrustStore>> BuildTrustStore(
     const std::string& id =
         c.certificate_sha256().empty() ? c.spki_sha256() : c.certificate_sha256();
     if (store->Constrain(id, *constraints) == 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "policy \"", policy.name(), "\": anchor_constraints entry ", id, " matches no anchor"));
+      warnings->push_back(absl::StrCat("policy \"", policy.name(),
+                                       "\": anchor_constraints entry ", id, " matches no anchor"));
     }
   }
   if (store->size() == 0) {
@@ -278,7 +282,7 @@ absl::StatusOr<std::shared_ptr<const PolicySet>> PolicySet::FromText(
     compiled.version = bundle.version();
     compiled.allow_request_verification_time = p.allow_request_verification_time();
     absl::StatusOr<std::shared_ptr<const pki::TrustStore>> store =
-        BuildTrustStore(p, base_dir);
+        BuildTrustStore(p, base_dir, &set->warnings_);
     if (!store.ok()) return store.status();
     compiled.verify.trust_store = *std::move(store);
     compiled.verify.limits = limits;

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -43,11 +44,15 @@ class PolicySet {
   // `name` empty selects the default policy. Null when unknown.
   const CompiledPolicy* Find(absl::string_view name) const;
   const std::string& version() const { return version_; }
+  // Problems that did not stop loading (e.g. a constraint for an anchor the
+  // store does not hold), for the operator's log.
+  const std::vector<std::string>& warnings() const { return warnings_; }
   const std::string& default_policy() const { return default_policy_; }
   const std::map<std::string, CompiledPolicy>& policies() const { return policies_; }
 
  private:
   std::string version_;
+  std::vector<std::string> warnings_;
   std::string default_policy_;
   std::map<std::string, CompiledPolicy> policies_;
 };

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <sstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -93,6 +94,53 @@ TEST(PolicyStoreTest, EmbeddedDefaultTrustsTheSystemStore) {
   ASSERT_NE(p, nullptr);
   EXPECT_TRUE(p->trusts_system_store);
   EXPECT_GT(p->verify.trust_store->size(), 10u);
+}
+
+// deploy/policy/example.textproto loads with the real loader, given the
+// fleet root file it names.
+TEST(PolicyStoreTest, ExamplePolicyLoads) {
+  std::ifstream in(absl::StrCat(std::getenv("TEST_SRCDIR"), "/", std::getenv("TEST_WORKSPACE"),
+                                "/deploy/policy/example.textproto"));
+  ASSERT_TRUE(in) << "deploy/policy/example.textproto not in runfiles";
+  std::stringstream text;
+  text << in.rdbuf();
+  std::ofstream(absl::StrCat(std::getenv("TEST_TMPDIR"), "/fleet-root.pem"))
+      << MustIssue(RootSpec("Fleet Root"), nullptr).pem();
+  auto set = Load(text.str());
+  ASSERT_TRUE(set.ok()) << set.status();
+  const CompiledPolicy* internal = (*set)->Find("internal");
+  ASSERT_NE(internal, nullptr);
+  EXPECT_TRUE(internal->verify.rules.revocation_hard_fail);
+  EXPECT_TRUE(internal->verify.rules.fetch_ocsp);
+  ASSERT_EQ(internal->verify.rules.pins.size(), 1u);
+  EXPECT_TRUE(internal->verify.rules.pins[0].report_only);
+  const CompiledPolicy* pub = (*set)->Find("public");
+  ASSERT_NE(pub, nullptr);
+  EXPECT_NE(pub->verify.rules.denylist, nullptr);
+}
+
+TEST(PolicyStoreTest, UnmatchedAnchorConstraintIsAWarning) {
+  WriteRoot();
+  auto set = Load(R"(version: "w" default_policy: "a"
+      policies { name: "a" trust_stores { pem_file: "root.pem" }
+                 removed_anchors: "00"
+                 anchor_constraints { certificate_sha256: "ff" distrust_issued_after { seconds: 1 } } })");
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_EQ((*set)->warnings().size(), 2u);
+  EXPECT_EQ((*set)->Find("a")->verify.trust_store->size(), 1u);
+}
+
+TEST(PolicyStoreTest, RejectsBadRules) {
+  WriteRoot();
+  const char* bad[] = {
+      R"(version: "1" default_policy: "a" policies { name: "a" trust_stores { pem_file: "root.pem" } pin_sets { name: "p" } })",
+      R"(version: "1" default_policy: "a" policies { name: "a" trust_stores { pem_file: "root.pem" } pin_sets { name: "p" pin_sha256: "nope" } })",
+      R"(version: "1" default_policy: "a" policies { name: "a" trust_stores { pem_file: "root.pem" } revocation { denylist { blocked_spki_sha256: "short" } } })",
+      R"(version: "1" default_policy: "a" policies { name: "a" trust_stores { pem_file: "root.pem" } revocation { crl_files: "missing.crl" } })",
+      R"(version: "1" default_policy: "a" policies { name: "a" trust_stores { pem_file: "root.pem" } algorithms { allowed_curves: "no-such-curve" } })",
+      R"(version: "1" default_policy: "a" policies { name: "a" trust_stores { pem_file: "root.pem" } anchor_constraints { distrust_issued_after { seconds: 1 } } })",
+  };
+  for (const char* text : bad) EXPECT_FALSE(Load(text).ok()) << text;
 }
 
 }  // namespace
