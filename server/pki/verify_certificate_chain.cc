@@ -345,11 +345,13 @@ void ChainValidator::Validate(const std::vector<PathElement>& path, CertErrors* 
         errors->Add(kExtendedKeyUsageDisallowed, i,
                     absl::StrCat("leaf extendedKeyUsage does not allow ", PurposeName(purpose_)));
       }
-      // A TLS key must be usable for the handshake (RFC 5280 4.2.1.3; RFC 8446
-      // 4.4.2.2 signatures, or RSA/ECDH key exchange in TLS 1.2).
+      // An end entity's key must be usable for the handshake (RFC 5280 4.2.1.3;
+      // RFC 8446 4.4.2.2 signatures, or RSA/ECDH key exchange in TLS 1.2). A CA
+      // certificate ending the path (RFC 5280 profile only) is exempt: its
+      // keyUsage describes what it may sign.
       constexpr uint32_t kTlsKeyUsages =
           kKeyUsageDigitalSignature | kKeyUsageKeyEncipherment | kKeyUsageKeyAgreement;
-      if (cert.key_usage() && !(*cert.key_usage() & kTlsKeyUsages)) {
+      if (!cert.is_ca() && cert.key_usage() && !(*cert.key_usage() & kTlsKeyUsages)) {
         errors->Add(kKeyUsageDisallowed, i,
                     "leaf keyUsage allows none of digitalSignature, keyEncipherment, "
                     "keyAgreement");
