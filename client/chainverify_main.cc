@@ -32,6 +32,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "chainverify/v1/verifier.pb.h"
+#include "client/audit_tool.h"
 #include "client/chainverify_client.h"
 
 ABSL_FLAG(
@@ -283,6 +284,13 @@ struct Subcommand {
 constexpr Subcommand kSubcommands[] = {
     {"verify", "verify a certificate chain with the chainverify service",
      RunVerify},
+    {"audit verify",
+     "check the hash chain of audit log files (exit 0 intact, 1 broken)",
+     RunAuditVerify},
+    {"audit query", "print the audit records that match the filter flags",
+     RunAuditQuery},
+    // After the two above, which match first: usage for a bare "audit".
+    {"audit", "audit verify | audit query (see below)", RunAuditUsage},
 };
 
 std::string UsageText() {

@@ -1,119 +1,517 @@
 #include "server/audit/audit_log.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
+#include <optional>
+#include <utility>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/util/json_util.h"
-#include "server/pki/openssl_util.h"
 
 namespace chainverify::audit {
 namespace {
 
+// Most records written with one write() and fsync by the group-commit writer.
+constexpr size_t kMaxBatch = 1024;
+
+std::string ErrnoText(int error) { return std::strerror(error); }
+
 absl::Status MakeParentDirectories(const std::string& path) {
-  for (size_t pos = path.find('/', 1); pos != std::string::npos;
-       pos = path.find('/', pos + 1)) {
+  for (size_t pos = path.find('/', 1); pos != std::string::npos; pos = path.find('/', pos + 1)) {
     std::string dir = path.substr(0, pos);
     if (mkdir(dir.c_str(), 0750) != 0 && errno != EEXIST) {
       return absl::PermissionDeniedError(
-          absl::StrCat("cannot create ", dir, ": ", std::strerror(errno)));
+          absl::StrCat("cannot create ", dir, ": ", ErrnoText(errno)));
     }
   }
   return absl::OkStatus();
 }
 
-// The last complete line of the file, or empty.
-std::string LastLine(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::string line, last;
-  while (std::getline(in, line)) {
-    if (!in.eof() && !line.empty()) last = line;  // Skip a torn final line.
+std::string DirectoryOf(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+std::string BaseName(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// Makes a rename or a new file in `dir` durable.
+void SyncDirectory(const std::string& dir) {
+  const int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  fsync(fd);
+  close(fd);
+}
+
+// Reads [offset, offset + size) of `fd`.
+absl::StatusOr<std::string> ReadAt(int fd, int64_t offset, size_t size) {
+  std::string data(size, '\0');
+  size_t done = 0;
+  while (done < size) {
+    const ssize_t n = pread(fd, data.data() + done, size - done, offset + done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return absl::DataLossError(ErrnoText(errno));
+    if (n == 0) break;
+    done += static_cast<size_t>(n);
   }
-  return last;
+  data.resize(done);
+  return data;
+}
+
+// The parts of a log file that Open() needs.
+struct FileEnds {
+  int64_t complete_size = 0;  // Up to and including the last '\n'.
+  int64_t size = 0;
+  std::string first_line;  // First and last complete lines, or empty.
+  std::string last_line;
+};
+
+// Reads backwards from the end, so a large file costs a few reads.
+absl::StatusOr<FileEnds> ReadFileEnds(const std::string& path) {
+  FileEnds ends;
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return absl::PermissionDeniedError(absl::StrCat("cannot read ", path, ": ", ErrnoText(errno)));
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    close(fd);
+    return absl::DataLossError(absl::StrCat("cannot stat ", path));
+  }
+  ends.size = st.st_size;
+  for (int64_t window = 64 << 10;; window *= 2) {
+    const int64_t start = std::max<int64_t>(0, ends.size - window);
+    absl::StatusOr<std::string> tail = ReadAt(fd, start, ends.size - start);
+    if (!tail.ok()) {
+      close(fd);
+      return absl::DataLossError(absl::StrCat("cannot read ", path, ": ", tail.status().message()));
+    }
+    const size_t last_newline = tail->rfind('\n');
+    if (last_newline == std::string::npos) {
+      if (start > 0) continue;  // No complete line in the window yet.
+      break;                    // No complete line at all.
+    }
+    const size_t before =
+        last_newline == 0 ? std::string::npos : tail->rfind('\n', last_newline - 1);
+    if (before == std::string::npos && start > 0) continue;
+    ends.complete_size = start + static_cast<int64_t>(last_newline) + 1;
+    const size_t line_start = before == std::string::npos ? 0 : before + 1;
+    ends.last_line = tail->substr(line_start, last_newline - line_start);
+    break;
+  }
+  // The first line, for the rotated file's name.
+  for (int64_t read = 0; read < ends.complete_size;) {
+    absl::StatusOr<std::string> chunk = ReadAt(
+        fd, read, static_cast<size_t>(std::min<int64_t>(64 << 10, ends.complete_size - read)));
+    if (!chunk.ok() || chunk->empty()) break;
+    const size_t newline = chunk->find('\n');
+    if (newline != std::string::npos) {
+      ends.first_line.append(*chunk, 0, newline);
+      break;
+    }
+    ends.first_line += *chunk;
+    read += static_cast<int64_t>(chunk->size());
+  }
+  close(fd);
+  return ends;
+}
+
+// The first sequence a rotated file's name gives, or nullopt when `name` is
+// not `base`.<YYYYMMDDTHHMMSSZ>.<sequence>[.<n>].
+std::optional<uint64_t> RotatedFirstSequence(absl::string_view name, absl::string_view base) {
+  if (name.size() <= base.size() + 1 || name.substr(0, base.size()) != base ||
+      name[base.size()] != '.') {
+    return std::nullopt;
+  }
+  absl::string_view rest = name.substr(base.size() + 1);
+  if (rest.size() < 18 || rest[8] != 'T' || rest[15] != 'Z' || rest[16] != '.') return std::nullopt;
+  for (int i : {0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14}) {
+    if (!absl::ascii_isdigit(rest[i])) return std::nullopt;
+  }
+  absl::string_view sequence = rest.substr(17);
+  sequence = sequence.substr(0, sequence.find('.'));
+  uint64_t value = 0;
+  if (!absl::SimpleAtoi(sequence, &value)) return std::nullopt;
+  return value;
+}
+
+// The newest rotated file of `path`, or empty.
+std::string NewestRotatedFile(const std::string& path) {
+  const std::string dir = DirectoryOf(path);
+  const std::string base = BaseName(path);
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return "";
+  std::string newest;
+  uint64_t newest_sequence = 0;
+  while (dirent* entry = readdir(d)) {
+    const std::string name = entry->d_name;
+    std::optional<uint64_t> first = RotatedFirstSequence(name, base);
+    if (!first.has_value()) continue;
+    if (newest.empty() || *first > newest_sequence ||
+        (*first == newest_sequence && name > BaseName(newest))) {
+      newest = absl::StrCat(dir, "/", name);
+      newest_sequence = *first;
+    }
+  }
+  closedir(d);
+  return newest;
+}
+
+std::string RotatedName(const std::string& path, absl::Time now, uint64_t first_sequence) {
+  const std::string name = absl::StrCat(
+      path, ".", absl::FormatTime("%Y%m%dT%H%M%SZ", now, absl::UTCTimeZone()), ".", first_sequence);
+  std::string candidate = name;
+  struct stat st;
+  for (int n = 1; lstat(candidate.c_str(), &st) == 0; ++n) {
+    candidate = absl::StrCat(name, ".", n);
+  }
+  return candidate;
 }
 
 }  // namespace
 
-std::string RecordToJsonLine(const v1::AuditRecord& record) {
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
-  std::string json;
-  google::protobuf::util::MessageToJsonString(record, &json, options);
-  return json;
+bool AbslParseFlag(absl::string_view text, AuditDurability* mode, std::string* error) {
+  if (text == "fsync") {
+    *mode = AuditDurability::kFsync;
+  } else if (text == "group_commit") {
+    *mode = AuditDurability::kGroupCommit;
+  } else if (text == "none") {
+    *mode = AuditDurability::kNone;
+  } else {
+    *error = "must be fsync, group_commit or none";
+    return false;
+  }
+  return true;
+}
+
+std::string AbslUnparseFlag(AuditDurability mode) {
+  switch (mode) {
+    case AuditDurability::kFsync:
+      return "fsync";
+    case AuditDurability::kGroupCommit:
+      return "group_commit";
+    case AuditDurability::kNone:
+      return "none";
+  }
+  return "fsync";
+}
+
+bool AbslParseFlag(absl::string_view text, AuditFailureMode* mode, std::string* error) {
+  if (text == "fail_closed") {
+    *mode = AuditFailureMode::kFailClosed;
+  } else if (text == "fail_open") {
+    *mode = AuditFailureMode::kFailOpen;
+  } else {
+    *error = "must be fail_closed or fail_open";
+    return false;
+  }
+  return true;
+}
+
+std::string AbslUnparseFlag(AuditFailureMode mode) {
+  return mode == AuditFailureMode::kFailOpen ? "fail_open" : "fail_closed";
 }
 
 absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const AuditLogOptions& options) {
+  if (options.path.empty()) return absl::InvalidArgumentError("audit log path is empty");
   absl::Status dirs = MakeParentDirectories(options.path);
   if (!dirs.ok()) return dirs;
   std::unique_ptr<AuditLog> log(new AuditLog(options));
-  absl::MutexLock lock(&log->mu_);
-  log->previous_sha256_ = kGenesisHash;
-  const std::string last = LastLine(options.path);
-  if (!last.empty()) {
-    v1::AuditRecord record;
-    google::protobuf::util::JsonParseOptions parse;
-    parse.ignore_unknown_fields = true;
-    if (!google::protobuf::util::JsonStringToMessage(last, &record, parse).ok()) {
-      return absl::DataLossError(absl::StrCat(
-          options.path, ": last record is not valid JSON; refusing to continue the chain"));
-    }
-    log->next_sequence_ = record.sequence() + 1;
-    log->previous_sha256_ = pki::HexEncode(pki::Sha256(last));
+  {
+    absl::MutexLock lock(&log->mu_);
+    absl::Status recovered = log->Recover();
+    if (!recovered.ok()) return recovered;
   }
-  log->fd_ = open(options.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-  if (log->fd_ < 0) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("cannot open audit log ", options.path, ": ", std::strerror(errno)));
+  if (options.durability == AuditDurability::kGroupCommit) {
+    log->writer_ = std::thread([raw = log.get()] { raw->WriterLoop(); });
   }
   return log;
 }
 
+absl::Status AuditLog::Recover() {
+  const std::string& path = options_.path;
+  fd_ = open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  if (fd_ < 0) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot open audit log ", path, ": ", ErrnoText(errno)));
+  }
+  struct stat st;
+  if (fstat(fd_, &st) != 0) {
+    return absl::PermissionDeniedError(absl::StrCat("cannot stat audit log ", path));
+  }
+  regular_file_ = S_ISREG(st.st_mode);
+  // A device or pipe has no history to continue.
+  if (!regular_file_) return absl::OkStatus();
+  SyncDirectory(DirectoryOf(path));
+
+  absl::StatusOr<FileEnds> ends = ReadFileEnds(path);
+  if (!ends.ok()) return ends.status();
+  if (ends->complete_size < ends->size) {
+    // Never acknowledged (its write did not finish), and later lines must
+    // not be glued onto it.
+    if (ftruncate(fd_, ends->complete_size) != 0 || fsync(fd_) != 0) {
+      return absl::PermissionDeniedError(absl::StrCat("cannot cut the incomplete final record off ",
+                                                      path, ": ", ErrnoText(errno)));
+    }
+    std::fprintf(stderr,
+                 "chainverifyd: audit log %s: cut off an incomplete final record (%lld bytes; "
+                 "an interrupted write, never acknowledged)\n",
+                 path.c_str(), static_cast<long long>(ends->size - ends->complete_size));
+  }
+  file_size_ = ends->complete_size;
+
+  std::string last_line = ends->last_line;
+  std::string source = path;
+  if (last_line.empty()) {
+    // A fresh file after a rotation: the chain continues from the newest
+    // rotated file.
+    source = NewestRotatedFile(path);
+    if (source.empty()) return absl::OkStatus();  // A new log: genesis.
+    absl::StatusOr<FileEnds> rotated = ReadFileEnds(source);
+    if (!rotated.ok()) return rotated.status();
+    last_line = rotated->last_line;
+    if (last_line.empty()) return absl::OkStatus();
+  } else if (absl::StatusOr<v1::AuditRecord> first = ParseRecordLine(ends->first_line);
+             first.ok()) {
+    file_first_sequence_ = first->sequence();
+  }
+  absl::StatusOr<v1::AuditRecord> last = ParseRecordLine(last_line);
+  if (!last.ok()) {
+    return absl::DataLossError(absl::StrCat(source, ": last record is not valid (",
+                                            last.status().message(),
+                                            "); refusing to continue the chain"));
+  }
+  next_sequence_ = last->sequence() + 1;
+  previous_sha256_ = LineSha256(last_line);
+  return absl::OkStatus();
+}
+
 AuditLog::~AuditLog() {
-  absl::MutexLock lock(&mu_);
-  if (fd_ >= 0) {
-    fsync(fd_);
-    close(fd_);
+  if (writer_.joinable()) {
+    {
+      absl::MutexLock lock(&queue_mu_);
+      stopping_ = true;
+    }
+    writer_.join();  // Writes whatever is still queued.
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    if (fd_ >= 0) {
+      if (regular_file_) fsync(fd_);
+      close(fd_);
+      fd_ = -1;
+    }
+  }
+  absl::MutexLock lock(&report_mu_);
+  if (unreported_losses_ > 0) {
+    std::fprintf(stderr,
+                 "chainverifyd: audit log: %llu more decision(s) returned without an audit "
+                 "record (fail_open; %llu in all): %s\n",
+                 static_cast<unsigned long long>(unreported_losses_),
+                 static_cast<unsigned long long>(lost_.load()), last_loss_reason_.c_str());
   }
 }
 
 absl::Status AuditLog::Append(v1::AuditRecord record) {
-  absl::MutexLock lock(&mu_);
-  record.set_sequence(next_sequence_);
-  record.set_previous_record_sha256(previous_sha256_);
-  const std::string json = RecordToJsonLine(record);
-  const std::string line = json + "\n";
-  size_t done = 0;
-  while (done < line.size()) {
-    ssize_t n = write(fd_, line.data() + done, line.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      return absl::UnavailableError(
-          absl::StrCat("audit log write failed: ", std::strerror(errno)));
+  Pending pending;
+  pending.record = std::move(record);
+  if (options_.durability != AuditDurability::kGroupCommit) {
+    absl::MutexLock lock(&mu_);
+    WriteBatch({&pending});
+  } else {
+    absl::MutexLock lock(&queue_mu_);
+    if (stopping_) {
+      pending.status = absl::UnavailableError("audit log is closing");
+    } else {
+      if (queue_.empty()) oldest_queued_ = absl::Now();
+      queue_.push_back(&pending);
+      // The writer thread holds a pointer to `pending` until it sets done.
+      queue_mu_.Await(absl::Condition(&pending.done));
     }
+  }
+  if (pending.status.ok()) {
+    written_.fetch_add(1);
+    return absl::OkStatus();
+  }
+  if (options_.failure_mode == AuditFailureMode::kFailOpen) {
+    ReportLoss(pending.status);
+    return absl::OkStatus();
+  }
+  return pending.status;
+}
+
+void AuditLog::WriterLoop() {
+  for (;;) {
+    std::vector<Pending*> batch;
+    {
+      absl::MutexLock lock(&queue_mu_);
+      queue_mu_.Await(absl::Condition(
+          +[](AuditLog* log) { return !log->queue_.empty() || log->stopping_; }, this));
+      if (queue_.empty()) return;  // Stopping, nothing left.
+      // Bounded delay: let others join the batch until the oldest record has
+      // waited group_commit_delay.
+      queue_mu_.AwaitWithDeadline(
+          absl::Condition(
+              +[](AuditLog* log) { return log->queue_.size() >= kMaxBatch || log->stopping_; },
+              this),
+          oldest_queued_ + options_.group_commit_delay);
+      batch.swap(queue_);
+    }
+    {
+      absl::MutexLock lock(&mu_);
+      WriteBatch(batch);
+    }
+    absl::MutexLock lock(&queue_mu_);
+    for (Pending* pending : batch) pending->done = true;
+  }
+}
+
+void AuditLog::WriteBatch(const std::vector<Pending*>& batch) {
+  size_t next = 0;  // batch[0, next) are written.
+  absl::Status failure;
+  while (next < batch.size()) {
+    failure = EnsureOpen();
+    if (!failure.ok()) break;
+    // Chain as many records as fit in the current file.
+    std::string chunk;
+    uint64_t sequence = next_sequence_;
+    std::string previous = previous_sha256_;
+    size_t end = next;
+    bool rotate = false;
+    for (; end < batch.size(); ++end) {
+      v1::AuditRecord& record = batch[end]->record;
+      record.set_sequence(sequence);
+      record.set_previous_record_sha256(previous);
+      std::string json = RecordToJsonLine(record);
+      const int64_t used = file_size_ + static_cast<int64_t>(chunk.size());
+      if (options_.max_file_bytes > 0 && regular_file_ && used > 0 &&
+          used + static_cast<int64_t>(json.size()) + 1 > options_.max_file_bytes &&
+          absl::Now() >= retry_rotation_after_) {
+        rotate = true;
+        break;
+      }
+      previous = LineSha256(json);
+      ++sequence;
+      absl::StrAppend(&chunk, json, "\n");
+    }
+    if (!chunk.empty()) {
+      failure = WriteChunk(chunk);
+      if (!failure.ok()) break;
+      if (file_first_sequence_ == 0) file_first_sequence_ = next_sequence_;
+      next_sequence_ = sequence;
+      previous_sha256_ = std::move(previous);
+      for (size_t i = next; i < end; ++i) batch[i]->status = absl::OkStatus();
+      if (options_.mirror_to_stdout) {
+        std::fwrite(chunk.data(), 1, chunk.size(), stdout);
+        std::fflush(stdout);
+      }
+      next = end;
+    }
+    if (rotate) {
+      failure = Rotate();
+      if (!failure.ok()) break;
+    }
+  }
+  for (size_t i = next; i < batch.size(); ++i) batch[i]->status = failure;
+}
+
+absl::Status AuditLog::WriteChunk(const std::string& chunk) {
+  if (needs_truncate_) {
+    if (ftruncate(fd_, file_size_) != 0) {
+      return absl::UnavailableError(absl::StrCat(
+          "audit log write failed: cannot cut back an earlier failed write: ", ErrnoText(errno)));
+    }
+    needs_truncate_ = false;
+  }
+  auto cut_back = [this](const std::string& what, int error) {
+    // O_APPEND: the next write lands at file_size_ once the tail is gone.
+    if (regular_file_ && ftruncate(fd_, file_size_) != 0) needs_truncate_ = true;
+    return absl::UnavailableError(absl::StrCat("audit log ", what, " failed: ", ErrnoText(error)));
+  };
+  size_t done = 0;
+  while (done < chunk.size()) {
+    const ssize_t n = write(fd_, chunk.data() + done, chunk.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return cut_back("write", errno);
+    if (n == 0) return cut_back("write", EIO);
     done += static_cast<size_t>(n);
   }
-  if (options_.fsync_each_record && fsync(fd_) != 0) {
-    return absl::UnavailableError(absl::StrCat("audit log fsync failed: ", std::strerror(errno)));
+  if (options_.durability != AuditDurability::kNone && regular_file_ && fsync(fd_) != 0) {
+    // After a failed fsync the data's fate is unknown: take it out.
+    return cut_back("fsync", errno);
   }
-  if (options_.mirror_to_stdout) {
-    std::fwrite(line.data(), 1, line.size(), stdout);
-    std::fflush(stdout);
-  }
-  ++next_sequence_;
-  ++written_;
-  previous_sha256_ = pki::HexEncode(pki::Sha256(json));
+  file_size_ += static_cast<int64_t>(chunk.size());
   return absl::OkStatus();
 }
 
-uint64_t AuditLog::records_written() const {
-  absl::MutexLock lock(&mu_);
-  return written_;
+absl::Status AuditLog::EnsureOpen() {
+  if (fd_ >= 0) return absl::OkStatus();
+  fd_ = open(options_.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  if (fd_ < 0) {
+    return absl::UnavailableError(
+        absl::StrCat("audit log open failed: ", options_.path, ": ", ErrnoText(errno)));
+  }
+  struct stat st;
+  if (fstat(fd_, &st) == 0) {
+    regular_file_ = S_ISREG(st.st_mode);
+    file_size_ = regular_file_ ? st.st_size : 0;
+  }
+  needs_truncate_ = false;
+  file_first_sequence_ = 0;
+  SyncDirectory(DirectoryOf(options_.path));
+  return absl::OkStatus();
+}
+
+absl::Status AuditLog::Rotate() {
+  const absl::Time now = absl::Now();
+  const std::string target = RotatedName(
+      options_.path, now, file_first_sequence_ == 0 ? next_sequence_ : file_first_sequence_);
+  if (rename(options_.path.c_str(), target.c_str()) != 0) {
+    // The record can still be written: keep the file growing and retry later.
+    Warn(absl::StrCat("cannot rotate ", options_.path, " to ", target, ": ", ErrnoText(errno),
+                      "; still writing to ", options_.path));
+    retry_rotation_after_ = now + absl::Seconds(1);
+    return absl::OkStatus();
+  }
+  SyncDirectory(DirectoryOf(options_.path));
+  close(fd_);
+  fd_ = -1;
+  rotated_.fetch_add(1);
+  return EnsureOpen();
+}
+
+void AuditLog::ReportLoss(const absl::Status& status) {
+  lost_.fetch_add(1);
+  absl::MutexLock lock(&report_mu_);
+  ++unreported_losses_;
+  last_loss_reason_ = std::string(status.message());
+  const absl::Time now = absl::Now();
+  if (now - last_loss_report_ < absl::Seconds(1)) return;
+  std::fprintf(stderr,
+               "chainverifyd: audit log: %llu decision(s) returned WITHOUT an audit record "
+               "(fail_open; %llu in all): %s\n",
+               static_cast<unsigned long long>(unreported_losses_),
+               static_cast<unsigned long long>(lost_.load()), last_loss_reason_.c_str());
+  last_loss_report_ = now;
+  unreported_losses_ = 0;
+}
+
+void AuditLog::Warn(const std::string& message) {
+  absl::MutexLock lock(&report_mu_);
+  const absl::Time now = absl::Now();
+  if (now - last_warning_ < absl::Seconds(1)) return;
+  std::fprintf(stderr, "chainverifyd: audit log: %s\n", message.c_str());
+  last_warning_ = now;
 }
 
 }  // namespace chainverify::audit

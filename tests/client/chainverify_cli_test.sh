@@ -48,6 +48,51 @@ CHAINVERIFY_SERVER=127.0.0.1:1 expect 2 "chainverify server at 127.0.0.1:1" \
 CHAINVERIFY_SERVER=127.0.0.1:7 expect 2 "chainverify server at 127.0.0.1:1" \
   verify --server=127.0.0.1:1 "$tmp/cert.der"
 
+# audit verify|query: offline, on files. A chain made here with sha256sum, so
+# the format is checked against the documented one, not the writer's code.
+zeros=0000000000000000000000000000000000000000000000000000000000000000
+l1='{"sequence":"1","previous_record_sha256":"'$zeros'","decision_id":"a","verdict":"TRUSTED","status":"OK","peer_name":"a.example"}'
+h1=$(printf '%s' "$l1" | sha256sum | cut -d' ' -f1)
+l2='{"sequence":"2","previous_record_sha256":"'$h1'","decision_id":"b","verdict":"REJECTED","status":"EXPIRED","peer_name":"b.example"}'
+h2=$(printf '%s' "$l2" | sha256sum | cut -d' ' -f1)
+l3='{"sequence":"3","previous_record_sha256":"'$h2'","decision_id":"c","verdict":"TRUSTED","status":"OK","peer_name":"c.example"}'
+printf '%s\n%s\n' "$l1" "$l2" >"$tmp/audit.log.20240101T000000Z.1"
+printf '%s\n' "$l3" >"$tmp/audit.log"
+
+expect 2 "audit needs a subcommand" audit
+expect 2 "unknown audit subcommand 'frob'" audit frob
+expect 2 "no files" audit verify
+expect 2 "no files" audit query
+expect 2 "$tmp/missing.log" audit verify "$tmp/missing.log"
+expect 2 "--verdict must be TRUSTED or REJECTED" audit query --verdict=MAYBE "$tmp/audit.log"
+expect 2 "--status 'SOMETIMES'" audit query --status=SOMETIMES "$tmp/audit.log"
+expect 2 "--fingerprint 'zz'" audit query --fingerprint=zz "$tmp/audit.log"
+expect 2 "--since 'yesterday' is not RFC 3339" audit query --since=yesterday "$tmp/audit.log"
+# expect_stdout CODE STDOUT_LINE ARGS...: exit code and one whole line of stdout.
+expect_stdout() {
+  local want="$1" line="$2"
+  shift 2
+  "$cli" "$@" >"$tmp/out" 2>"$tmp/err"
+  local got=$?
+  if [[ $got -ne $want ]] || ! grep -qxF -- "$line" "$tmp/out"; then
+    echo "FAIL: chainverify $* exited $got (want $want), stdout:"
+    sed 's/^/    /' "$tmp/out"
+    echo "  (expected the line: $line)"
+    failures=$((failures + 1))
+  fi
+}
+
+# Newest file first on the command line: sorted by first sequence.
+expect_stdout 0 "audit chain intact: 3 record(s) in 2 file(s), sequences 1 to 3" \
+  audit verify --require_genesis "$tmp/audit.log" "$tmp/audit.log.20240101T000000Z.1"
+expect_stdout 0 "2" \
+  audit query --count --verdict=TRUSTED "$tmp/audit.log" "$tmp/audit.log.20240101T000000Z.1"
+expect_stdout 0 "$l2" audit query --status=EXPIRED "$tmp/audit.log.20240101T000000Z.1"
+# One character changed in the first record: named as the broken one.
+printf '%s\n%s\n' "${l1/a.example/x.example}" "$l2" >"$tmp/audit.log.20240101T000000Z.1"
+expect_stdout 1 "audit chain BROKEN at $tmp/audit.log.20240101T000000Z.1:1 (sequence 1): the record does not match the previous_record_sha256 stored in the next record (sequence 2, $tmp/audit.log.20240101T000000Z.1:2): it was altered (or that hash was)" \
+  audit verify "$tmp/audit.log.20240101T000000Z.1" "$tmp/audit.log"
+
 if [[ $failures -ne 0 ]]; then
   echo "$failures check(s) failed"
   exit 1

@@ -1,0 +1,215 @@
+#include "client/audit_tool.h"
+
+#include <cstdint>
+#include <iostream>
+#include <utility>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/strip.h"
+#include "server/audit/audit_chain.h"
+
+ABSL_FLAG(bool, require_genesis, false,
+          "audit verify: the chain must start at sequence 1; otherwise a chain "
+          "whose older files were deleted is reported but still intact.");
+ABSL_FLAG(std::string, since, "",
+          "audit query: records decided at or after this RFC 3339 instant.");
+ABSL_FLAG(std::string, until, "", "audit query: records decided before this RFC 3339 instant.");
+ABSL_FLAG(std::string, verdict, "", "audit query: TRUSTED or REJECTED.");
+ABSL_FLAG(std::string, status, "",
+          "audit query: verdict status name, e.g. OK, EXPIRED, NAME_MISMATCH.");
+ABSL_FLAG(std::string, peer_name, "",
+          "audit query: the peer name of the request (exact, case-insensitive).");
+ABSL_FLAG(std::string, fingerprint, "",
+          "audit query: a certificate SHA-256 (hex, colons allowed) or SPKI "
+          "SHA-256 (base64, the pin-sha256 form), matched against the uploaded "
+          "certificates and the decided chain.");
+ABSL_FLAG(bool, count, false, "audit query: print only the number of matching records.");
+
+namespace chainverify::client {
+namespace {
+
+int UsageError(absl::string_view message) {
+  std::cerr << "chainverify: " << absl::StrReplaceAll(message, {{"\n", " "}}) << "\n";
+  return kAuditUsageError;
+}
+
+absl::StatusOr<std::optional<absl::Time>> ParseTimeFlag(absl::string_view name,
+                                                        const std::string& value) {
+  if (value.empty()) return std::optional<absl::Time>();
+  absl::Time t;
+  std::string error;
+  if (!absl::ParseTime(absl::RFC3339_full, value, &t, &error)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--", name, " '", value, "' is not RFC 3339 (e.g. 2024-05-01T12:00:00Z): ", error));
+  }
+  return std::optional<absl::Time>(t);
+}
+
+bool IsHex(absl::string_view text) {
+  for (char c : text) {
+    if (!absl::ascii_isxdigit(c)) return false;
+  }
+  return true;
+}
+
+absl::Time RecordTime(const v1::AuditRecord& record) {
+  return absl::FromUnixSeconds(record.time().seconds()) + absl::Nanoseconds(record.time().nanos());
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> ParseFingerprint(absl::string_view text) {
+  absl::string_view value = absl::StripAsciiWhitespace(text);
+  absl::ConsumePrefix(&value, "pin-sha256=");
+  absl::ConsumePrefix(&value, "sha256/");
+  value = absl::StripPrefix(absl::StripSuffix(value, "\""), "\"");
+  const std::string hex = absl::StrReplaceAll(value, {{":", ""}});
+  if (hex.size() == 64 && IsHex(hex)) return absl::HexStringToBytes(hex);
+  std::string bytes;
+  if ((absl::Base64Unescape(value, &bytes) || absl::WebSafeBase64Unescape(value, &bytes)) &&
+      bytes.size() == 32) {
+    return bytes;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("--fingerprint '", text,
+                   "' is neither a hex SHA-256 (64 digits) nor a base64 SHA-256 (44 characters)"));
+}
+
+absl::StatusOr<AuditFilter> AuditFilterFromFlags() {
+  AuditFilter filter;
+  absl::StatusOr<std::optional<absl::Time>> since =
+      ParseTimeFlag("since", absl::GetFlag(FLAGS_since));
+  if (!since.ok()) return since.status();
+  filter.since = *since;
+  absl::StatusOr<std::optional<absl::Time>> until =
+      ParseTimeFlag("until", absl::GetFlag(FLAGS_until));
+  if (!until.ok()) return until.status();
+  filter.until = *until;
+  if (const std::string verdict = absl::GetFlag(FLAGS_verdict); !verdict.empty()) {
+    v1::Verdict value;
+    if (!v1::Verdict_Parse(absl::AsciiStrToUpper(verdict), &value) ||
+        value == v1::VERDICT_UNSPECIFIED) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--verdict must be TRUSTED or REJECTED, not '", verdict, "'"));
+    }
+    filter.verdict = value;
+  }
+  if (const std::string status = absl::GetFlag(FLAGS_status); !status.empty()) {
+    v1::Status value;
+    if (!v1::Status_Parse(absl::AsciiStrToUpper(status), &value)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--status '", status, "' is not a status name (e.g. OK, EXPIRED, NAME_MISMATCH)"));
+    }
+    filter.status = value;
+  }
+  if (const std::string peer = absl::GetFlag(FLAGS_peer_name); !peer.empty()) {
+    filter.peer_name = peer;
+  }
+  if (const std::string fingerprint = absl::GetFlag(FLAGS_fingerprint); !fingerprint.empty()) {
+    absl::StatusOr<std::string> bytes = ParseFingerprint(fingerprint);
+    if (!bytes.ok()) return bytes.status();
+    filter.fingerprint = *std::move(bytes);
+  }
+  return filter;
+}
+
+bool Matches(const AuditFilter& filter, const v1::AuditRecord& record) {
+  if (filter.since.has_value() && RecordTime(record) < *filter.since) return false;
+  if (filter.until.has_value() && RecordTime(record) >= *filter.until) return false;
+  if (filter.verdict.has_value() && record.verdict() != *filter.verdict) return false;
+  if (filter.status.has_value() && record.status() != *filter.status) return false;
+  if (filter.peer_name.has_value() &&
+      !absl::EqualsIgnoreCase(record.peer_name(), *filter.peer_name)) {
+    return false;
+  }
+  if (filter.fingerprint.has_value()) {
+    const std::string hex = absl::BytesToHexString(*filter.fingerprint);
+    const std::string base64 = absl::Base64Escape(*filter.fingerprint);
+    bool found = false;
+    for (const std::string& sha : record.uploaded_certificate_sha256()) {
+      found = found || absl::EqualsIgnoreCase(sha, hex);
+    }
+    for (const std::string& sha : record.chain_sha256()) {
+      found = found || absl::EqualsIgnoreCase(sha, hex);
+    }
+    for (const std::string& spki : record.chain_spki_sha256()) found = found || spki == base64;
+    if (!found) return false;
+  }
+  return true;
+}
+
+std::string AuditUsageText() {
+  return "audit verify [--require_genesis] FILE...\n"
+         "  Checks that the audit files (any order: they are sorted by their first\n"
+         "  sequence) hold one unbroken hash chain. Exit 0 intact, 1 broken (the\n"
+         "  first broken record is named: file, line, sequence, what is wrong),\n"
+         "  2 usage error or unreadable file.\n"
+         "audit query FILE... [--since RFC3339] [--until RFC3339]\n"
+         "       [--verdict TRUSTED|REJECTED] [--status NAME] [--peer_name NAME]\n"
+         "       [--fingerprint HEX_OR_BASE64] [--count]\n"
+         "  Prints the matching records as stored (JSON lines), or their number.\n"
+         "  --fingerprint matches an uploaded certificate's or a chain\n"
+         "  certificate's SHA-256 (hex) or a chain certificate's SPKI SHA-256\n"
+         "  (base64): --verdict TRUSTED --fingerprint <CA> lists who trusted\n"
+         "  chains through that CA.\n";
+}
+
+int RunAuditUsage(const std::vector<std::string>& args) {
+  if (args.empty()) {
+    std::cerr << "chainverify: audit needs a subcommand: verify or query\n";
+  } else {
+    std::cerr << "chainverify: unknown audit subcommand '" << args[0] << "'\n";
+  }
+  std::cerr << "usage:\n" << AuditUsageText();
+  return kAuditUsageError;
+}
+
+int RunAuditVerify(const std::vector<std::string>& args) {
+  if (args.empty()) return UsageError("audit verify: no files (give the audit log files)");
+  audit::ChainCheckOptions options;
+  options.require_genesis = absl::GetFlag(FLAGS_require_genesis);
+  absl::StatusOr<audit::ChainReport> report = audit::VerifyAuditChain(args, options);
+  if (!report.ok()) return UsageError(report.status().message());
+  std::cout << report->ToString();
+  std::cout.flush();
+  return report->intact() ? kAuditIntact : kAuditBroken;
+}
+
+int RunAuditQuery(const std::vector<std::string>& args) {
+  if (args.empty()) return UsageError("audit query: no files (give the audit log files)");
+  absl::StatusOr<AuditFilter> filter = AuditFilterFromFlags();
+  if (!filter.ok()) return UsageError(filter.status().message());
+  absl::StatusOr<std::vector<std::string>> files = audit::OrderAuditFiles(args);
+  if (!files.ok()) return UsageError(files.status().message());
+  const bool count_only = absl::GetFlag(FLAGS_count);
+  uint64_t matched = 0;
+  for (const std::string& file : *files) {
+    absl::StatusOr<audit::AuditFileReader> reader = audit::AuditFileReader::Open(file);
+    if (!reader.ok()) return UsageError(reader.status().message());
+    std::string line;
+    while (reader->Next(&line)) {
+      absl::StatusOr<v1::AuditRecord> record = audit::ParseRecordLine(line);
+      if (!record.ok()) {
+        // Not fatal for a search; `audit verify` says what is wrong.
+        std::cerr << "chainverify: " << file << ":" << reader->line_number()
+                  << ": skipped: " << record.status().message() << "\n";
+        continue;
+      }
+      if (!Matches(*filter, *record)) continue;
+      ++matched;
+      if (!count_only) std::cout << line << "\n";
+    }
+    if (reader->failed()) return UsageError(absl::StrCat("cannot read ", file));
+  }
+  if (count_only) std::cout << matched << "\n";
+  std::cout.flush();
+  if (!std::cout) return UsageError("cannot write to stdout");
+  return 0;
+}
+
+}  // namespace chainverify::client

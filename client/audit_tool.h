@@ -1,0 +1,69 @@
+// `chainverify audit verify|query`: checking and searching audit log files
+// offline (no server needed).
+//
+//   chainverify audit verify [--require_genesis] FILE...
+//   chainverify audit query FILE... [--since RFC3339] [--until RFC3339]
+//       [--verdict TRUSTED|REJECTED] [--status NAME] [--peer_name NAME]
+//       [--fingerprint HEX_OR_BASE64] [--count]
+//
+// Files may be given in any order (e.g. `audit.log*`): they are read in chain
+// order, sorted by the sequence of their first record.
+#ifndef CHAINVERIFY_CLIENT_AUDIT_TOOL_H_
+#define CHAINVERIFY_CLIENT_AUDIT_TOOL_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "chainverify/v1/audit.pb.h"
+
+namespace chainverify::client {
+
+// Exit codes of `audit verify`; `audit query` exits 0 or kAuditUsageError.
+inline constexpr int kAuditIntact = 0;
+inline constexpr int kAuditBroken = 1;
+inline constexpr int kAuditUsageError = 2;
+
+// `audit verify FILE...`: prints the report on stdout; 0 when the chain is
+// intact, 1 when broken (naming the first broken record), 2 on usage errors
+// or unreadable files.
+int RunAuditVerify(const std::vector<std::string>& args);
+
+// `audit query FILE...`: prints the matching records as they are stored (one
+// JSON line each), or with --count only their number.
+int RunAuditQuery(const std::vector<std::string>& args);
+
+// `audit` without verify or query: usage, exit 2.
+int RunAuditUsage(const std::vector<std::string>& args);
+
+// What `audit query` selects; unset fields match everything.
+struct AuditFilter {
+  std::optional<absl::Time> since;  // time >= since
+  std::optional<absl::Time> until;  // time < until
+  std::optional<v1::Verdict> verdict;
+  std::optional<v1::Status> status;
+  std::optional<std::string> peer_name;  // Exact, ASCII case-insensitive.
+  // A SHA-256 (32 bytes) matched against uploaded_certificate_sha256,
+  // chain_sha256 and chain_spki_sha256.
+  std::optional<std::string> fingerprint;
+};
+
+// The filter the query flags describe. Errors: a value that does not parse.
+absl::StatusOr<AuditFilter> AuditFilterFromFlags();
+
+// A SHA-256 fingerprint as given by a person, to its 32 bytes: 64 hex digits
+// (colons allowed, any case: openssl's form) or base64 (standard or URL-safe;
+// "sha256/" or "pin-sha256=" prefixes allowed: the pin form).
+absl::StatusOr<std::string> ParseFingerprint(absl::string_view text);
+
+bool Matches(const AuditFilter& filter, const v1::AuditRecord& record);
+
+// The usage text of the audit subcommands.
+std::string AuditUsageText();
+
+}  // namespace chainverify::client
+
+#endif  // CHAINVERIFY_CLIENT_AUDIT_TOOL_H_
