@@ -11,6 +11,7 @@ PACKAGES=(
   bazel-bootstrap bazel-rules-java g++ pkg-config python3 ca-certificates openssl
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libssl-dev libgtest-dev zlib1g-dev publicsuffix libcurl4-openssl-dev
+  prometheus-cpp-dev libbenchmark-dev
 )
 
 install_missing() {

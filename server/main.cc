@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -13,10 +14,15 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
@@ -29,7 +35,24 @@
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
           "Address to serve on. Loopback by default; port 0 picks a free port "
-          "(printed on stdout as 'listening on HOST:PORT').");
+          "(printed on stdout as 'listening on HOST:PORT'). Without --tls_cert "
+          "the server speaks plaintext, which it does only on a loopback address "
+          "(127.0.0.0/8, ::1, localhost, unix:): on any other address it refuses "
+          "to start.");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM certificate chain the server presents (leaf first); with --tls_key, "
+          "serve TLS. Required unless --listen is a loopback address. With TLS, give "
+          "the policy file an `authorization` section: without one every caller may "
+          "use every policy (acceptable only for plaintext loopback; a warning is "
+          "printed at startup) and nobody may use PolicyAdmin.");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert.");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA certificates for mutual TLS: every client must present a "
+          "certificate that verifies against them, or the handshake fails. Callers "
+          "are then identified by the certificate's URI (SPIFFE ID) and DNS SANs, "
+          "which the policy file's `authorization` section grants policies and "
+          "PolicyAdmin to. Empty: TLS without client certificates, every caller is "
+          "\"unauthenticated\". Needs --tls_cert.");
 ABSL_FLAG(std::string, policy_file, "",
           "Trust policy file (text-format or .json PolicyBundle). Empty: the "
           "embedded default (OS trust store), which cannot be reloaded. The file is "
@@ -38,17 +61,34 @@ ABSL_FLAG(std::string, policy_file, "",
 ABSL_FLAG(absl::Duration, policy_watch_interval, absl::Seconds(2),
           "How often to check --policy_file for changes (mtime, size, content "
           "SHA-256). 0 disables watching; SIGHUP and PolicyAdmin still reload.");
-// PolicyAdmin has no caller authorization yet and must be restricted to admin
-// identities; until then it is on by default only on a loopback --listen.
-// Optional so that "not set" (the loopback rule) differs from an explicit true.
+// Optional so that "not set" (the default rule) differs from an explicit true.
 ABSL_FLAG(std::optional<bool>, enable_policy_admin, std::nullopt,
           "Serve the PolicyAdmin service (reload and inspect the policy) on the "
-          "--listen port: true or false. Default: true when --listen is a loopback "
-          "address, false otherwise, since PolicyAdmin has no caller authorization "
-          "yet.");
+          "--listen port: true or false. Only callers in the policy file's "
+          "authorization.admin_identities may call it; without an authorization "
+          "section, only plaintext loopback callers. Default: true on a loopback "
+          "--listen or with mutual TLS (--tls_client_ca), false otherwise.");
 ABSL_FLAG(std::string, audit_log, "chainverify-audit/audit.log",
           "Audit log file (one JSON record per decision, hash-chained).");
-ABSL_FLAG(bool, audit_fsync, true, "fsync the audit log after every record.");
+ABSL_FLAG(chainverify::audit::AuditDurability, audit_durability,
+          chainverify::audit::AuditDurability::kFsync,
+          "When a decision's record is on disk: 'fsync' (fsync each record before "
+          "the decision is returned), 'group_commit' (a writer thread fsyncs batches "
+          "of records; each call still waits for the fsync covering its record), or "
+          "'none' (no fsync: a machine crash can lose returned decisions).");
+ABSL_FLAG(absl::Duration, audit_group_commit_delay, absl::Milliseconds(5),
+          "group_commit: the longest a record waits for others to join its batch.");
+ABSL_FLAG(bool, audit_fsync, true,
+          "Deprecated: --audit_fsync=false is --audit_durability=none.");
+ABSL_FLAG(int64_t, audit_max_file_bytes, int64_t{64} << 20,
+          "Rotate the audit log before it would grow past this many bytes: it is "
+          "renamed to <audit_log>.<UTC time YYYYMMDDTHHMMSSZ>.<first sequence> and "
+          "the hash chain continues in a fresh file. 0: never rotate.");
+ABSL_FLAG(chainverify::audit::AuditFailureMode, audit_failure_mode,
+          chainverify::audit::AuditFailureMode::kFailClosed,
+          "When a record cannot be written: 'fail_closed' (the call fails with "
+          "UNAVAILABLE; no decision goes unrecorded) or 'fail_open' (the decision "
+          "is returned unrecorded; losses are reported on stderr).");
 ABSL_FLAG(bool, audit_stdout, false, "Also write audit records to stdout.");
 ABSL_FLAG(int, max_certificates, 32, "Most certificates accepted in one request.");
 ABSL_FLAG(int, max_certificate_bytes, 65536, "Largest certificate accepted, in bytes.");
@@ -87,6 +127,103 @@ bool IsLoopback(const std::string& listen) {
   return inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
 }
 
+// How the server listens, from --tls_cert, --tls_key and --tls_client_ca.
+struct Transport {
+  std::shared_ptr<grpc::ServerCredentials> credentials;
+  bool plaintext = false;
+  bool mutual_tls = false;
+  std::string description;  // For the "listening on" line.
+};
+
+absl::StatusOr<std::string> ReadPemFile(const std::string& flag, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat("--", flag, ": cannot open ", path));
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (text.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", path, " is empty"));
+  }
+  return text;
+}
+
+// Checks the PEM files up front: gRPC only says "cannot listen" for a bad or
+// mismatched certificate and key.
+absl::Status CheckServerKeyPair(const std::string& cert_pem, const std::string& key_pem) {
+  BIO* cert_bio = BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size()));
+  X509* cert = PEM_read_bio_X509(cert_bio, nullptr, nullptr, nullptr);
+  BIO_free(cert_bio);
+  BIO* key_bio = BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size()));
+  EVP_PKEY* key = PEM_read_bio_PrivateKey(key_bio, nullptr, nullptr, nullptr);
+  BIO_free(key_bio);
+  absl::Status status;
+  if (cert == nullptr) {
+    status = absl::InvalidArgumentError("--tls_cert: no PEM certificate");
+  } else if (key == nullptr) {
+    status = absl::InvalidArgumentError("--tls_key: no PEM private key (or it is encrypted)");
+  } else if (X509_check_private_key(cert, key) != 1) {
+    status = absl::InvalidArgumentError("--tls_key does not match the --tls_cert certificate");
+  }
+  X509_free(cert);
+  EVP_PKEY_free(key);
+  ERR_clear_error();
+  return status;
+}
+
+absl::Status CheckCaBundle(const std::string& ca_pem) {
+  BIO* bio = BIO_new_mem_buf(ca_pem.data(), static_cast<int>(ca_pem.size()));
+  X509* ca = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
+  BIO_free(bio);
+  const bool ok = ca != nullptr;
+  X509_free(ca);
+  ERR_clear_error();
+  return ok ? absl::OkStatus()
+            : absl::InvalidArgumentError("--tls_client_ca: no PEM certificate");
+}
+
+// Plaintext is allowed only where nobody else can connect: no TLS flags and a
+// loopback --listen. Everything else needs a certificate.
+absl::StatusOr<Transport> MakeTransport(const std::string& listen) {
+  const std::string cert_file = absl::GetFlag(FLAGS_tls_cert);
+  const std::string key_file = absl::GetFlag(FLAGS_tls_key);
+  const std::string ca_file = absl::GetFlag(FLAGS_tls_client_ca);
+  Transport transport;
+  if (cert_file.empty() && key_file.empty() && ca_file.empty()) {
+    if (!IsLoopback(listen)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "refusing to serve plaintext on non-loopback address ", listen,
+          ": give --tls_cert and --tls_key (and --tls_client_ca for mutual TLS), or "
+          "listen on a loopback address"));
+    }
+    transport.credentials = grpc::InsecureServerCredentials();
+    transport.plaintext = true;
+    transport.description = "plaintext";
+    return transport;
+  }
+  if (cert_file.empty() || key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--tls_cert and --tls_key go together (--tls_client_ca needs both)");
+  }
+  absl::StatusOr<std::string> cert = ReadPemFile("tls_cert", cert_file);
+  if (!cert.ok()) return cert.status();
+  absl::StatusOr<std::string> key = ReadPemFile("tls_key", key_file);
+  if (!key.ok()) return key.status();
+  if (absl::Status pair = CheckServerKeyPair(*cert, *key); !pair.ok()) return pair;
+  grpc::SslServerCredentialsOptions options(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  options.pem_key_cert_pairs.push_back({*key, *cert});
+  transport.description = "TLS";
+  if (!ca_file.empty()) {
+    absl::StatusOr<std::string> ca = ReadPemFile("tls_client_ca", ca_file);
+    if (!ca.ok()) return ca.status();
+    if (absl::Status bundle = CheckCaBundle(*ca); !bundle.ok()) return bundle;
+    options.pem_root_certs = *ca;
+    options.client_certificate_request =
+        GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+    transport.mutual_tls = true;
+    transport.description = "mutual TLS";
+  }
+  transport.credentials = grpc::SslServerCredentials(options);
+  return transport;
+}
+
 void ReloadOnSighup(chainverify::policy::PolicyHolder* holder) {
   if (!holder->reloadable()) {
     std::fprintf(stderr,
@@ -105,6 +242,15 @@ int main(int argc, char** argv) {
       "chainverifyd: centralized X.509 chain verification over gRPC.\n"
       "Starts on 127.0.0.1:50051 with the OS trust store unless told otherwise.");
   absl::ParseCommandLine(argc, argv);
+
+  // Transport flags first: a server that would listen unprotected must not
+  // get as far as opening its audit log.
+  const std::string listen = absl::GetFlag(FLAGS_listen);
+  absl::StatusOr<Transport> transport = MakeTransport(listen);
+  if (!transport.ok()) {
+    std::cerr << "chainverifyd: " << transport.status().message() << "\n";
+    return 1;
+  }
 
   chainverify::pki::SearchLimits limits;
   limits.max_signature_checks = absl::GetFlag(FLAGS_max_signature_checks);
@@ -137,8 +283,15 @@ int main(int argc, char** argv) {
 
   chainverify::audit::AuditLogOptions audit_options;
   audit_options.path = absl::GetFlag(FLAGS_audit_log);
-  audit_options.fsync_each_record = absl::GetFlag(FLAGS_audit_fsync);
+  audit_options.durability = absl::GetFlag(FLAGS_audit_fsync)
+                                 ? absl::GetFlag(FLAGS_audit_durability)
+                                 : chainverify::audit::AuditDurability::kNone;
+  audit_options.group_commit_delay = absl::GetFlag(FLAGS_audit_group_commit_delay);
+  audit_options.max_file_bytes = absl::GetFlag(FLAGS_audit_max_file_bytes);
+  audit_options.failure_mode = absl::GetFlag(FLAGS_audit_failure_mode);
   audit_options.mirror_to_stdout = absl::GetFlag(FLAGS_audit_stdout);
+  // Declared before the services and the server, so it is destroyed after
+  // them: every accepted record is written and fsynced on the way out.
   auto audit_log = chainverify::audit::AuditLog::Open(audit_options);
   if (!audit_log.ok()) {
     std::cerr << "chainverifyd: cannot open audit log: " << audit_log.status().message() << "\n";
@@ -150,23 +303,37 @@ int main(int argc, char** argv) {
   request_limits.max_certificate_bytes = absl::GetFlag(FLAGS_max_certificate_bytes);
   chainverify::service::Decider decider(policies->get(), audit_log->get(), request_limits);
   chainverify::service::VerifierService service(&decider);
-  chainverify::service::PolicyAdminService admin_service(policies->get());
+  chainverify::service::PolicyAdminService admin_service(policies->get(),
+                                                        transport->plaintext);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  const std::string listen = absl::GetFlag(FLAGS_listen);
-  // Unauthenticated admin RPCs stay local unless explicitly asked for.
-  const std::optional<bool> admin_flag = absl::GetFlag(FLAGS_enable_policy_admin);
-  const bool enable_admin = admin_flag.value_or(IsLoopback(listen));
-  if (enable_admin && !IsLoopback(listen)) {
+  if (transport->plaintext) {
     std::fprintf(stderr,
-                 "chainverifyd: WARNING: PolicyAdmin served on non-loopback %s without "
-                 "caller authorization\n",
+                 "chainverifyd: serving plaintext on loopback %s (no --tls_cert): callers "
+                 "are unauthenticated\n",
                  listen.c_str());
   }
-  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
+  // Grants need identities, which only client certificates provide.
+  const bool has_authorization = (*policies)->Current()->authorization() != nullptr;
+  if (!transport->plaintext && !has_authorization) {
+    std::fprintf(stderr,
+                 "chainverifyd: WARNING: TLS without an authorization section in the "
+                 "policy: every caller may use every policy, and nobody PolicyAdmin\n");
+  }
+  if (!transport->plaintext && !transport->mutual_tls && has_authorization) {
+    std::fprintf(stderr,
+                 "chainverifyd: WARNING: TLS without --tls_client_ca: callers have no "
+                 "identity, so the authorization section grants them nothing\n");
+  }
+  // PolicyAdmin checks admin_identities (without an authorization section:
+  // plaintext loopback only). Off loopback without client certificates it could
+  // only refuse, so it is not served by default.
+  const std::optional<bool> admin_flag = absl::GetFlag(FLAGS_enable_policy_admin);
+  const bool enable_admin = admin_flag.value_or(IsLoopback(listen) || transport->mutual_tls);
+  builder.AddListeningPort(listen, transport->credentials, &port);
   builder.SetMaxReceiveMessageSize(absl::GetFlag(FLAGS_max_message_bytes));
   builder.RegisterService(&service);
   if (enable_admin) builder.RegisterService(&admin_service);
@@ -177,9 +344,9 @@ int main(int argc, char** argv) {
   }
   const std::string host = listen.substr(0, listen.rfind(':'));
   const std::shared_ptr<const chainverify::policy::PolicySet> initial = (*policies)->Current();
-  std::printf("listening on %s:%d (policy version %s, %zu policies, audit log %s)\n",
-              host.c_str(), port, initial->version().c_str(), initial->policies().size(),
-              audit_options.path.c_str());
+  std::printf("listening on %s:%d (%s, policy version %s, %zu policies, audit log %s)\n",
+              host.c_str(), port, transport->description.c_str(), initial->version().c_str(),
+              initial->policies().size(), audit_options.path.c_str());
   std::fflush(stdout);
 
   // Graceful shutdown: stop accepting, let in-flight calls finish (bounded),

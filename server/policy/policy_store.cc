@@ -307,6 +307,17 @@ absl::StatusOr<std::shared_ptr<const PolicySet>> PolicySet::FromText(
     return absl::InvalidArgumentError(absl::StrCat(
         format_hint, ": default_policy \"", set->default_policy_, "\" is not defined"));
   }
+  if (bundle.has_authorization()) {
+    std::vector<std::string> names;
+    for (const auto& [name, policy] : set->policies_) names.push_back(name);
+    absl::StatusOr<service::Authorization> authorization =
+        service::Authorization::Compile(bundle.authorization(), names);
+    if (!authorization.ok()) {
+      return absl::Status(authorization.status().code(),
+                          absl::StrCat(format_hint, ": ", authorization.status().message()));
+    }
+    set->authorization_ = *std::move(authorization);
+  }
   // The version names the config and the trust material: the operator's label
   // plus a hash of the canonical bundle and of every anchor, so a changed OS
   // store or PEM file is a new version even under the same label.

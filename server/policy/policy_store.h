@@ -5,6 +5,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "absl/strings/string_view.h"
 #include "chainverify/v1/policy.pb.h"
 #include "server/pki/verifier.h"
+#include "server/service/authorization.h"
 
 namespace chainverify::policy {
 
@@ -49,12 +51,18 @@ class PolicySet {
   const std::vector<std::string>& warnings() const { return warnings_; }
   const std::string& default_policy() const { return default_policy_; }
   const std::map<std::string, CompiledPolicy>& policies() const { return policies_; }
+  // The bundle's `authorization` section; null when it has none (every caller
+  // may use every policy).
+  const service::Authorization* authorization() const {
+    return authorization_ ? &*authorization_ : nullptr;
+  }
 
  private:
   std::string version_;
   std::vector<std::string> warnings_;
   std::string default_policy_;
   std::map<std::string, CompiledPolicy> policies_;
+  std::optional<service::Authorization> authorization_;
 };
 
 // Text of deploy/policy/default.textproto, compiled in.

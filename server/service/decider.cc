@@ -112,13 +112,18 @@ absl::Status Decider::CheckShape(const v1::VerifyRequest& request) const {
 
 absl::StatusOr<v1::VerifyResponse> Decider::Decide(const v1::VerifyRequest& request,
                                                    const std::string& caller) {
+  return Decide(request, caller, policies_->Current());
+}
+
+// `policies` is one snapshot for the whole request, so a reload in the middle
+// cannot mix two policies in one decision; it also keeps `policy` alive.
+absl::StatusOr<v1::VerifyResponse> Decider::Decide(
+    const v1::VerifyRequest& request, const std::string& caller,
+    std::shared_ptr<const policy::PolicySet> policies) {
   const absl::Time start = absl::Now();
   absl::Status shape = CheckShape(request);
   if (!shape.ok()) return shape;
 
-  // One snapshot for the whole request, so a reload in the middle cannot mix
-  // two policies in one decision; it also keeps `policy` alive.
-  const std::shared_ptr<const policy::PolicySet> policies = policies_->Current();
   const policy::CompiledPolicy* policy = policies->Find(request.policy());
   if (policy == nullptr) {
     return absl::NotFoundError(absl::StrCat("policy \"", request.policy(), "\" is not defined"));
@@ -159,7 +164,8 @@ absl::StatusOr<v1::VerifyResponse> Decider::Decide(const v1::VerifyRequest& requ
   if (audit_log_ != nullptr) {
     absl::Status logged = audit_log_->Append(MakeAuditRecord(request, response, caller, start));
     if (!logged.ok()) {
-      // Fail closed: no decision leaves without its record.
+      // Fail closed: no decision leaves without its record. (Under
+      // --audit_failure_mode=fail_open Append returns OK and counts the loss.)
       return absl::UnavailableError(
           absl::StrCat("decision not returned: ", logged.message()));
     }

@@ -34,9 +34,18 @@ class Decider {
       : policies_(policies), audit_log_(audit_log), limits_(limits) {}
 
   // Errors: INVALID_ARGUMENT (malformed request), NOT_FOUND (unknown policy),
-  // UNAVAILABLE (the decision could not be audit-logged).
+  // UNAVAILABLE (the decision could not be audit-logged, fail_closed).
   absl::StatusOr<v1::VerifyResponse> Decide(const v1::VerifyRequest& request,
                                             const std::string& caller);
+  // Decides with `policies`, the snapshot the caller was authorized against,
+  // so that a reload between the two cannot change the policy in between.
+  absl::StatusOr<v1::VerifyResponse> Decide(const v1::VerifyRequest& request,
+                                            const std::string& caller,
+                                            std::shared_ptr<const policy::PolicySet> policies);
+
+  policy::PolicyHolder* policies() const { return policies_; }
+  // Null when decisions are not audit-logged (tests).
+  audit::AuditLog* audit_log() const { return audit_log_; }
 
  private:
   absl::Status CheckShape(const v1::VerifyRequest& request) const;

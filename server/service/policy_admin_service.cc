@@ -5,11 +5,13 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "server/pki/trust_store.h"
 #include "server/policy/policy_store.h"
+#include "server/service/authorization.h"
 #include "server/service/verifier_service.h"
 
 namespace chainverify::service {
@@ -42,15 +44,41 @@ v1::PolicySummary Summarize(const policy::CompiledPolicy& policy) {
 
 }  // namespace
 
+grpc::Status PolicyAdminService::Authorize(const grpc::CallbackServerContext& context,
+                                           const char* method) const {
+  const Caller caller = CallerFromContext(context);
+  // The serving snapshot's grants: a reload that changes admin_identities
+  // applies from the next call.
+  const std::shared_ptr<const policy::PolicySet> policies = holder_->Current();
+  const Authorization* authorization = policies->authorization();
+  if (authorization == nullptr ? plaintext_loopback_ : authorization->IsAdmin(caller)) {
+    return grpc::Status::OK;
+  }
+  const std::string identity = caller.ToString();
+  absl::FPrintF(stderr, "policy: PolicyAdmin.%s refused to %s (%s)\n", method, identity,
+                context.peer());
+  return grpc::Status(
+      grpc::StatusCode::PERMISSION_DENIED,
+      authorization == nullptr
+          ? "PolicyAdmin over TLS needs an authorization section with admin_identities in "
+            "the policy file"
+          : absl::StrCat("caller \"", identity, "\" is not in authorization.admin_identities"));
+}
+
 grpc::ServerUnaryReactor* PolicyAdminService::ReloadPolicy(
     grpc::CallbackServerContext* context, const v1::ReloadPolicyRequest* /*request*/,
     v1::ReloadPolicyResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (grpc::Status allowed = Authorize(*context, "ReloadPolicy"); !allowed.ok()) {
+    reactor->Finish(allowed);
+    return reactor;
+  }
   if (!holder_->reloadable()) {
     reactor->Finish(ToGrpcStatus(holder_->ReloadFromFile()));  // FAILED_PRECONDITION.
     return reactor;
   }
-  absl::FPrintF(stderr, "policy: reload requested over PolicyAdmin by %s\n", context->peer());
+  absl::FPrintF(stderr, "policy: reload requested over PolicyAdmin by %s (%s)\n",
+                CallerIdentity(*context), context->peer());
   // Loading runs on this callback thread: a policy file loads in milliseconds,
   // and reloads are rare operator actions.
   policy::PolicyHolder::ReloadOutcome outcome;
@@ -75,6 +103,10 @@ grpc::ServerUnaryReactor* PolicyAdminService::GetPolicy(grpc::CallbackServerCont
                                                         const v1::GetPolicyRequest* /*request*/,
                                                         v1::GetPolicyResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (grpc::Status allowed = Authorize(*context, "GetPolicy"); !allowed.ok()) {
+    reactor->Finish(allowed);
+    return reactor;
+  }
   const policy::PolicyHolder::Snapshot snapshot = holder_->snapshot();
   response->set_version(snapshot.policies->version());
   response->set_default_policy(snapshot.policies->default_policy());

@@ -1,9 +1,10 @@
 // The PolicyAdmin gRPC service (callback API): reload and describe the serving
 // trust policy, over PolicyHolder.
 //
-// PolicyAdmin must be restricted to admin identities. Caller authorization is a
-// later change; until then main.cc serves it only where it is safe to (loopback
-// by default, see --enable_policy_admin).
+// Only admins may call it: callers matching the serving bundle's
+// authorization.admin_identities. A bundle without an authorization section
+// admits only plaintext loopback callers (the development setup), never TLS
+// ones; everyone else gets PERMISSION_DENIED.
 #ifndef CHAINVERIFY_SERVER_SERVICE_POLICY_ADMIN_SERVICE_H_
 #define CHAINVERIFY_SERVER_SERVICE_POLICY_ADMIN_SERVICE_H_
 
@@ -14,8 +15,10 @@ namespace chainverify::service {
 
 class PolicyAdminService final : public v1::PolicyAdmin::CallbackService {
  public:
-  // `holder` (not owned) must outlive the service.
-  explicit PolicyAdminService(policy::PolicyHolder* holder) : holder_(holder) {}
+  // `holder` (not owned) must outlive the service. `plaintext_loopback`: the
+  // server listens without TLS on a loopback address.
+  PolicyAdminService(policy::PolicyHolder* holder, bool plaintext_loopback)
+      : holder_(holder), plaintext_loopback_(plaintext_loopback) {}
 
   grpc::ServerUnaryReactor* ReloadPolicy(grpc::CallbackServerContext* context,
                                          const v1::ReloadPolicyRequest* request,
@@ -26,7 +29,12 @@ class PolicyAdminService final : public v1::PolicyAdmin::CallbackService {
                                       v1::GetPolicyResponse* response) override;
 
  private:
+  // OK, or PERMISSION_DENIED (logged) when the caller is not an admin under the
+  // serving policy's authorization section.
+  grpc::Status Authorize(const grpc::CallbackServerContext& context, const char* method) const;
+
   policy::PolicyHolder* holder_;
+  const bool plaintext_loopback_;
 };
 
 }  // namespace chainverify::service

@@ -1,17 +1,84 @@
 #include "server/service/verifier_service.h"
 
+#include <grpc/grpc_security_constants.h>
+
+#include <algorithm>
+#include <memory>
+#include <utility>
+
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "server/pki/openssl_util.h"
 
 namespace chainverify::service {
 namespace {
 
+// A refused caller's request has not passed the shape checks, so its record
+// keeps at most this much of it (Decider's RequestLimits defaults).
+constexpr size_t kMaxDeniedUploads = 32;
+constexpr size_t kMaxDeniedLabels = 16;
+constexpr size_t kMaxDeniedStringBytes = 253;
+
+// At most `max` bytes of `text`, cut at a UTF-8 character boundary so the
+// record stays valid UTF-8.
+std::string Truncated(const std::string& text, size_t max = kMaxDeniedStringBytes) {
+  if (text.size() <= max) return text;
+  size_t end = max;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  return text.substr(0, end);
+}
+
+v1::AuditRecord MakeDenialRecord(const v1::VerifyRequest& request, const std::string& caller,
+                                 const std::string& policy_name,
+                                 const std::string& policy_version, std::string reason,
+                                 absl::Time start) {
+  v1::AuditRecord record;
+  record.set_decision_id(NewDecisionId());
+  const int64_t seconds = absl::ToUnixSeconds(start);
+  record.mutable_time()->set_seconds(seconds);
+  record.mutable_time()->set_nanos(
+      static_cast<int32_t>(absl::ToInt64Nanoseconds(start - absl::FromUnixSeconds(seconds))));
+  record.set_caller(caller);
+  record.set_request_id(Truncated(request.request_id()));
+  for (const auto& [key, value] : request.labels()) {
+    if (record.labels_size() >= static_cast<int>(kMaxDeniedLabels)) break;
+    (*record.mutable_labels())[Truncated(key)] = Truncated(value);
+  }
+  const int uploads =
+      std::min(request.certificates_size(), static_cast<int>(kMaxDeniedUploads));
+  for (int i = 0; i < uploads; ++i) {
+    record.add_uploaded_certificate_sha256(pki::HexEncode(pki::Sha256(request.certificates(i))));
+  }
+  record.set_peer_name(Truncated(request.peer_name()));
+  record.set_usage(request.usage() == v1::CLIENT_AUTH ? v1::CLIENT_AUTH : v1::SERVER_AUTH);
+  record.set_policy_name(policy_name);
+  record.set_policy_version(policy_version);
+  record.set_denied_reason(std::move(reason));
+  record.set_duration_micros(absl::ToInt64Microseconds(absl::Now() - start));
+  return record;
+}
+
+// Authorization, then the decision, against one policy snapshot, so that a
+// reload cannot change the grants between the two.
+absl::StatusOr<v1::VerifyResponse> AuthorizeAndDecide(Decider* decider,
+                                                      const v1::VerifyRequest& request,
+                                                      const Caller& caller,
+                                                      const std::string& identity) {
+  std::shared_ptr<const policy::PolicySet> policies = decider->policies()->Current();
+  absl::Status allowed = AuthorizeVerify(request, caller, *policies, decider->audit_log());
+  if (!allowed.ok()) return allowed;
+  return decider->Decide(request, identity, std::move(policies));
+}
+
 // Reads requests one at a time and answers each before reading the next, so
-// responses keep the requests' order.
+// responses keep the requests' order. Each request is authorized on its own:
+// a reload can change the grants mid-stream.
 class VerifyStreamReactor
     : public grpc::ServerBidiReactor<v1::VerifyRequest, v1::VerifyResponse> {
  public:
-  VerifyStreamReactor(Decider* decider, std::string caller)
-      : decider_(decider), caller_(std::move(caller)) {
+  VerifyStreamReactor(Decider* decider, Caller caller)
+      : decider_(decider), caller_(std::move(caller)), identity_(caller_.ToString()) {
     StartRead(&request_);
   }
 
@@ -20,7 +87,8 @@ class VerifyStreamReactor
       Finish(grpc::Status::OK);
       return;
     }
-    absl::StatusOr<v1::VerifyResponse> decided = decider_->Decide(request_, caller_);
+    absl::StatusOr<v1::VerifyResponse> decided =
+        AuthorizeAndDecide(decider_, request_, caller_, identity_);
     if (decided.ok()) {
       response_ = *std::move(decided);
     } else if (decided.status().code() == absl::StatusCode::kUnavailable) {
@@ -49,10 +117,19 @@ class VerifyStreamReactor
 
  private:
   Decider* decider_;
-  const std::string caller_;
+  const Caller caller_;
+  const std::string identity_;
   v1::VerifyRequest request_;
   v1::VerifyResponse response_;
 };
+
+std::vector<std::string> PropertyValues(const grpc::AuthContext& auth, const char* name) {
+  std::vector<std::string> values;
+  for (const grpc::string_ref& value : auth.FindPropertyValues(name)) {
+    values.emplace_back(value.data(), value.size());
+  }
+  return values;
+}
 
 }  // namespace
 
@@ -61,22 +138,59 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
                       std::string(status.message()));
 }
 
+Caller CallerFromContext(const grpc::ServerContextBase& context) {
+  Caller caller;
+  std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
+  if (auth == nullptr || !auth->IsPeerAuthenticated()) return caller;
+  // gRPC sets these only from a client certificate that passed verification
+  // against --tls_client_ca; typed, unlike x509_subject_alternative_name,
+  // which mixes DNS, URI, email and IP SANs.
+  caller.uris = PropertyValues(*auth, GRPC_PEER_URI_PROPERTY_NAME);
+  caller.dns_names = PropertyValues(*auth, GRPC_PEER_DNS_PROPERTY_NAME);
+  for (const grpc::string_ref& value : auth->GetPeerIdentity()) {
+    caller.other.assign(value.data(), value.size());
+    break;
+  }
+  return caller;
+}
+
 std::string CallerIdentity(const grpc::CallbackServerContext& context) {
-  auto auth = context.auth_context();
-  if (auth != nullptr && auth->IsPeerAuthenticated()) {
-    for (const auto& property : auth->GetPeerIdentity()) {
-      return std::string(property.data(), property.size());
+  return CallerFromContext(context).ToString();
+}
+
+absl::Status AuthorizeVerify(const v1::VerifyRequest& request, const Caller& caller,
+                             const policy::PolicySet& policies, audit::AuditLog* audit_log) {
+  const Authorization* authorization = policies.authorization();
+  if (authorization == nullptr) return absl::OkStatus();
+  const absl::Time start = absl::Now();
+  const std::string& policy =
+      request.policy().empty() ? policies.default_policy() : request.policy();
+  if (authorization->MayUsePolicy(caller, policy)) return absl::OkStatus();
+
+  // The same answer whether or not the policy exists: a caller learns nothing
+  // about policies it is not granted.
+  const std::string identity = caller.ToString();
+  std::string reason = absl::StrCat("caller \"", identity, "\" is not granted policy \"",
+                                    Truncated(policy), "\"");
+  if (audit_log != nullptr) {
+    absl::Status logged = audit_log->Append(
+        MakeDenialRecord(request, identity, Truncated(policy), policies.version(), reason, start));
+    if (!logged.ok()) {
+      return absl::UnavailableError(
+          absl::StrCat("request refused, but the refusal could not be audit-logged: ",
+                       logged.message()));
     }
   }
-  return "unauthenticated";
+  return absl::PermissionDeniedError(reason);
 }
 
 grpc::ServerUnaryReactor* VerifierService::Verify(grpc::CallbackServerContext* context,
                                                   const v1::VerifyRequest* request,
                                                   v1::VerifyResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  const Caller caller = CallerFromContext(*context);
   absl::StatusOr<v1::VerifyResponse> decided =
-      decider_->Decide(*request, CallerIdentity(*context));
+      AuthorizeAndDecide(decider_, *request, caller, caller.ToString());
   if (!decided.ok()) {
     reactor->Finish(ToGrpcStatus(decided.status()));
     return reactor;
@@ -88,7 +202,7 @@ grpc::ServerUnaryReactor* VerifierService::Verify(grpc::CallbackServerContext* c
 
 grpc::ServerBidiReactor<v1::VerifyRequest, v1::VerifyResponse>*
 VerifierService::VerifyStream(grpc::CallbackServerContext* context) {
-  return new VerifyStreamReactor(decider_, CallerIdentity(*context));
+  return new VerifyStreamReactor(decider_, CallerFromContext(*context));
 }
 
 }  // namespace chainverify::service

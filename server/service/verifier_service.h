@@ -1,8 +1,15 @@
-// The ChainVerifier gRPC service (callback API): a thin layer over Decider.
+// The ChainVerifier gRPC service (callback API): a thin layer over Decider that
+// adds caller authorization.
 #ifndef CHAINVERIFY_SERVER_SERVICE_VERIFIER_SERVICE_H_
 #define CHAINVERIFY_SERVER_SERVICE_VERIFIER_SERVICE_H_
 
+#include <string>
+
+#include "absl/status/status.h"
 #include "chainverify/v1/verifier.grpc.pb.h"
+#include "server/audit/audit_log.h"
+#include "server/policy/policy_store.h"
+#include "server/service/authorization.h"
 #include "server/service/decider.h"
 
 namespace chainverify::service {
@@ -11,6 +18,8 @@ class VerifierService final : public v1::ChainVerifier::CallbackService {
  public:
   explicit VerifierService(Decider* decider) : decider_(decider) {}
 
+  // Errors: those of Decider::Decide, and PERMISSION_DENIED when the caller is
+  // not granted the policy (AuthorizeVerify).
   grpc::ServerUnaryReactor* Verify(grpc::CallbackServerContext* context,
                                    const v1::VerifyRequest* request,
                                    v1::VerifyResponse* response) override;
@@ -25,8 +34,22 @@ class VerifierService final : public v1::ChainVerifier::CallbackService {
 // absl::Status to grpc::Status, same code and message.
 grpc::Status ToGrpcStatus(const absl::Status& status);
 
-// The caller's identity for the audit record.
+// What the transport authenticated about the caller: the URI and DNS SANs of
+// the verified client certificate (gRPC's "peer_uri" and "peer_dns" auth
+// properties). Empty on plaintext and on TLS without client certificates.
+Caller CallerFromContext(const grpc::ServerContextBase& context);
+
+// The caller's identity for the audit record: CallerFromContext().ToString(),
+// the SPIFFE URI when there is one, "unauthenticated" without a certificate.
 std::string CallerIdentity(const grpc::CallbackServerContext& context);
+
+// Whether `caller` may use the policy `request` names (the default policy when
+// it names none) under `policies`, the request's snapshot. Without an
+// authorization section everything is allowed. A refusal is PERMISSION_DENIED
+// and is written to `audit_log` (when not null) with `denied_reason` set; it is
+// UNAVAILABLE instead when that record cannot be written, as for decisions.
+absl::Status AuthorizeVerify(const v1::VerifyRequest& request, const Caller& caller,
+                             const policy::PolicySet& policies, audit::AuditLog* audit_log);
 
 }  // namespace chainverify::service
 

@@ -210,7 +210,7 @@ absl::Status AddConfExt(X509* x, X509V3_CTX* ctx, int nid,
 
 absl::Status AddNameExtensions(const CertSpec& spec, X509* x) {
   if (!spec.dns_names.empty() || !spec.ip_addresses.empty() ||
-      !spec.emails.empty()) {
+      !spec.emails.empty() || !spec.uris.empty()) {
     Ptr<GENERAL_NAMES, GENERAL_NAMES_free> san(sk_GENERAL_NAME_new_null());
     for (const std::string& d : spec.dns_names) {
       sk_GENERAL_NAME_push(san.get(), Ia5Name(GEN_DNS, d).release());
@@ -222,6 +222,9 @@ absl::Status AddNameExtensions(const CertSpec& spec, X509* x) {
     }
     for (const std::string& e : spec.emails) {
       sk_GENERAL_NAME_push(san.get(), Ia5Name(GEN_EMAIL, e).release());
+    }
+    for (const std::string& uri : spec.uris) {
+      sk_GENERAL_NAME_push(san.get(), Ia5Name(GEN_URI, uri).release());
     }
     TEST_PKI_RETURN_IF_ERROR(
         AddI2dExt(x, NID_subject_alt_name, san.get(), false));

@@ -64,10 +64,11 @@ struct CertSpec {
   absl::Time not_before = absl::FromUnixSeconds(1700000000);  // 2023-11-14
   absl::Time not_after = absl::FromUnixSeconds(1900000000);   // 2030-03-17
 
-  // subjectAltName (non-critical); no extension when all three are empty.
+  // subjectAltName (non-critical); no extension when all four are empty.
   std::vector<std::string> dns_names;
   std::vector<std::string> ip_addresses;  // "10.0.0.1", "::1"
   std::vector<std::string> emails;
+  std::vector<std::string> uris;  // "spiffe://fleet/ns/billing/sa/api"
 
   // extKeyUsage (non-critical): short names or dotted OIDs ("serverAuth",
   // "anyExtendedKeyUsage", "1.2.3.4"). nullopt: no extension.

@@ -152,6 +152,7 @@ TEST(TestPkiTest, SubjectAltNames) {
   CertSpec spec = LeafSpec("svc", {"a.example", "*.b.example"});
   spec.ip_addresses = {"10.0.0.1", "::1"};
   spec.emails = {"ops@example.com"};
+  spec.uris = {"spiffe://fleet/ns/billing/sa/api"};
   spec.extra_subject = {{"C", "US"}, {"O", "Example"}};
   TestCert root = MustIssue(RootSpec("Root"), nullptr);
   TestCert leaf = MustIssue(spec, &root);
@@ -169,6 +170,7 @@ TEST(TestPkiTest, SubjectAltNames) {
                       std::string("\x0a\x00\x00\x01", 4),
                       std::string(15, '\0') + std::string(1, '\x01')}));
   EXPECT_EQ(v.email, std::vector<std::string>{"ops@example.com"});
+  EXPECT_EQ(v.uri, std::vector<std::string>{"spiffe://fleet/ns/billing/sa/api"});
   EXPECT_EQ(X509_check_host(leaf.x509(), "x.b.example", 0, 0, nullptr), 1);
   EXPECT_EQ(X509_check_host(leaf.x509(), "c.example", 0, 0, nullptr), 0);
   EXPECT_EQ(X509_check_ip_asc(leaf.x509(), "::1", 0), 1);

@@ -1,0 +1,79 @@
+// Prometheus metrics for operators (prometheus-cpp from Debian), served on
+// their own port. What each metric means for on-call is in README "Metrics".
+#ifndef CHAINVERIFY_SERVER_SERVICE_METRICS_H_
+#define CHAINVERIFY_SERVER_SERVICE_METRICS_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "chainverify/v1/verifier.pb.h"
+#include "prometheus/counter.h"
+#include "prometheus/exposer.h"
+#include "prometheus/family.h"
+#include "prometheus/gauge.h"
+#include "prometheus/histogram.h"
+#include "prometheus/registry.h"
+#include "server/pki/path_builder.h"
+
+namespace chainverify::service {
+
+// What the decider reports; implemented by Metrics, and by tests.
+class DecisionObserver {
+ public:
+  virtual ~DecisionObserver() = default;
+  // A verdict was returned.
+  virtual void OnDecision(const v1::VerifyResponse& response, const pki::SearchStats& stats,
+                          absl::Duration latency) = 0;
+  // The request was refused with an RPC error (INVALID_ARGUMENT, NOT_FOUND, ...).
+  virtual void OnRequestError(absl::StatusCode code) = 0;
+  // An audit record could not be written.
+  virtual void OnAuditFailure() = 0;
+};
+
+class Metrics : public DecisionObserver {
+ public:
+  // Serves /metrics on `listen_address` ("127.0.0.1:9464"); empty: metrics are
+  // kept but not served (tests read them with Scrape()).
+  static absl::StatusOr<std::unique_ptr<Metrics>> Create(const std::string& listen_address);
+
+  void OnDecision(const v1::VerifyResponse& response, const pki::SearchStats& stats,
+                  absl::Duration latency) override;
+  void OnRequestError(absl::StatusCode code) override;
+  void OnAuditFailure() override;
+
+  // The serving policy: version (as an info label), reload failures so far,
+  // and the earliest notAfter among its anchors.
+  void SetPolicy(const std::string& version, uint64_t reload_failures,
+                 absl::Time earliest_anchor_expiry);
+  // Revocation fetches by outcome ("hit", "miss", "coalesced", "failure",
+  // "refused"), as running totals.
+  void SetFetchTotals(const std::string& outcome, double total);
+
+  // The text exposition format, as /metrics serves it.
+  std::string Scrape() const;
+
+ private:
+  Metrics();
+
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<prometheus::Exposer> exposer_;
+  prometheus::Family<prometheus::Counter>& decisions_;
+  prometheus::Family<prometheus::Counter>& request_errors_;
+  prometheus::Histogram& latency_;
+  prometheus::Histogram& iterations_;
+  prometheus::Histogram& signature_checks_;
+  prometheus::Counter& audit_failures_;
+  prometheus::Family<prometheus::Gauge>& policy_info_;
+  prometheus::Gauge& reload_failures_;
+  prometheus::Gauge& earliest_anchor_expiry_;
+  prometheus::Family<prometheus::Gauge>& fetches_;
+  absl::Mutex mu_;
+  prometheus::Gauge* current_policy_info_ ABSL_GUARDED_BY(mu_) = nullptr;
+};
+
+}  // namespace chainverify::service
+
+#endif  // CHAINVERIFY_SERVER_SERVICE_METRICS_H_
