@@ -2,7 +2,9 @@
 #include <arpa/inet.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
+#include <map>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -30,6 +32,7 @@
 #include "server/policy/policy_holder.h"
 #include "server/policy/policy_store.h"
 #include "server/service/decider.h"
+#include "server/service/metrics.h"
 #include "server/service/policy_admin_service.h"
 #include "server/service/verifier_service.h"
 
@@ -89,6 +92,8 @@ ABSL_FLAG(chainverify::audit::AuditFailureMode, audit_failure_mode,
           "When a record cannot be written: 'fail_closed' (the call fails with "
           "UNAVAILABLE; no decision goes unrecorded) or 'fail_open' (the decision "
           "is returned unrecorded; losses are reported on stderr).");
+ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9464",
+          "Address serving Prometheus metrics at /metrics; empty disables.");
 ABSL_FLAG(bool, audit_stdout, false, "Also write audit records to stdout.");
 ABSL_FLAG(int, max_certificates, 32, "Most certificates accepted in one request.");
 ABSL_FLAG(int, max_certificate_bytes, 65536, "Largest certificate accepted, in bytes.");
@@ -101,6 +106,30 @@ ABSL_FLAG(absl::Duration, search_deadline, absl::Seconds(2),
 namespace {
 
 std::atomic<bool> g_stop{false};
+
+// The metrics that are states rather than events, refreshed from the main
+// loop: the serving policy, its earliest anchor expiry, fetch totals, audit
+// records lost (fail_open).
+void UpdateGauges(const chainverify::policy::PolicyHolder& holder,
+                  const chainverify::audit::AuditLog& audit_log,
+                  chainverify::service::Metrics* metrics) {
+  const std::shared_ptr<const chainverify::policy::PolicySet> set = holder.Current();
+  absl::Time earliest = absl::InfiniteFuture();
+  std::map<std::string, double> fetches;
+  for (const auto& [name, policy] : set->policies()) {
+    for (const auto& anchor : policy.verify.trust_store->anchors()) {
+      earliest = std::min(earliest, anchor->certificate->not_after());
+    }
+    if (policy.verify.rules.fetcher != nullptr) {
+      for (const auto& [outcome, total] : policy.verify.rules.fetcher->Counters()) {
+        fetches[outcome] += static_cast<double>(total);
+      }
+    }
+  }
+  metrics->SetPolicy(set->version(), static_cast<uint64_t>(holder.reload_failures()), earliest);
+  for (const auto& [outcome, total] : fetches) metrics->SetFetchTotals(outcome, total);
+  metrics->SetAuditRecordsLost(audit_log.records_lost());
+}
 std::atomic<bool> g_reload{false};
 
 // Signal handlers only set flags; the main loop does the work.
@@ -262,6 +291,9 @@ int main(int argc, char** argv) {
   signal(SIGTERM, OnSignal);
   signal(SIGINT, OnSignal);
   signal(SIGHUP, OnSighup);
+  // Past a file-size limit, writes must fail (and the audit log decide) rather
+  // than the process be killed.
+  signal(SIGXFSZ, SIG_IGN);
 
   const std::string policy_file = absl::GetFlag(FLAGS_policy_file);
   auto policies = chainverify::policy::PolicyHolder::Create(policy_file, limits);
@@ -301,7 +333,13 @@ int main(int argc, char** argv) {
   chainverify::service::RequestLimits request_limits;
   request_limits.max_certificates = absl::GetFlag(FLAGS_max_certificates);
   request_limits.max_certificate_bytes = absl::GetFlag(FLAGS_max_certificate_bytes);
+  auto metrics = chainverify::service::Metrics::Create(absl::GetFlag(FLAGS_metrics_listen));
+  if (!metrics.ok()) {
+    std::cerr << "chainverifyd: " << metrics.status().message() << "\n";
+    return 1;
+  }
   chainverify::service::Decider decider(policies->get(), audit_log->get(), request_limits);
+  decider.SetObserver(metrics->get());
   chainverify::service::VerifierService service(&decider);
   chainverify::service::PolicyAdminService admin_service(policies->get(),
                                                         transport->plaintext);
@@ -344,15 +382,22 @@ int main(int argc, char** argv) {
   }
   const std::string host = listen.substr(0, listen.rfind(':'));
   const std::shared_ptr<const chainverify::policy::PolicySet> initial = (*policies)->Current();
-  std::printf("listening on %s:%d (%s, policy version %s, %zu policies, audit log %s)\n",
+  const std::string metrics_at =
+      (*metrics)->port() > 0 ? absl::StrCat("metrics on port ", (*metrics)->port()) : "no metrics";
+  std::printf("listening on %s:%d (%s, policy version %s, %zu policies, audit log %s, %s)\n",
               host.c_str(), port, transport->description.c_str(), initial->version().c_str(),
-              initial->policies().size(), audit_options.path.c_str());
+              initial->policies().size(), audit_options.path.c_str(), metrics_at.c_str());
   std::fflush(stdout);
 
   // Graceful shutdown: stop accepting, let in-flight calls finish (bounded),
   // then the audit log is flushed and closed by its destructor.
+  absl::Time next_gauges = absl::InfinitePast();
   while (!g_stop.load()) {
     if (g_reload.exchange(false)) ReloadOnSighup(policies->get());
+    if (absl::Now() >= next_gauges) {
+      UpdateGauges(*policies->get(), *audit_log->get(), metrics->get());
+      next_gauges = absl::Now() + absl::Seconds(2);
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   std::fprintf(stderr, "chainverifyd: shutting down\n");

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "server/pki/crl.h"
@@ -28,6 +29,8 @@ class RevocationFetcher {
                                                 const Certificate& issuer) = 0;
   // DER CRLs from `cert`'s cRLDistributionPoints (possibly empty).
   virtual std::vector<std::string> FetchCrls(const Certificate& cert) = 0;
+  // Running totals by outcome ("hit", "miss", ...), for metrics.
+  virtual std::vector<std::pair<std::string, uint64_t>> Counters() const { return {}; }
 };
 
 struct PolicyRules {

@@ -65,6 +65,15 @@ absl::StatusOr<std::string> HttpRevocationFetcher::FetchOcsp(const pki::Certific
   return last;
 }
 
+std::vector<std::pair<std::string, uint64_t>> HttpRevocationFetcher::Counters() const {
+  const Fetcher::Stats stats = fetcher_.stats();
+  return {{"hit", stats.hits},
+          {"miss", stats.misses},
+          {"coalesced", stats.coalesced},
+          {"failure", stats.failures},
+          {"refused", stats.refused}};
+}
+
 std::vector<std::string> HttpRevocationFetcher::FetchCrls(const pki::Certificate& cert) {
   std::vector<std::string> crls;
   for (const std::string& url : pki::CrlDistributionPointUrls(cert)) {

@@ -22,7 +22,7 @@ class HttpRevocationFetcher : public pki::RevocationFetcher {
                                         const pki::Certificate& issuer) override;
   std::vector<std::string> FetchCrls(const pki::Certificate& cert) override;
 
-  Fetcher::Stats stats() const { return fetcher_.stats(); }
+  std::vector<std::pair<std::string, uint64_t>> Counters() const override;
 
  private:
   Fetcher fetcher_;

@@ -121,6 +121,25 @@ absl::StatusOr<v1::VerifyResponse> Decider::Decide(
     const v1::VerifyRequest& request, const std::string& caller,
     std::shared_ptr<const policy::PolicySet> policies) {
   const absl::Time start = absl::Now();
+  pki::SearchStats stats;
+  bool audit_failed = false;
+  absl::StatusOr<v1::VerifyResponse> out =
+      DecideUnobserved(request, caller, std::move(policies), start, &stats, &audit_failed);
+  if (observer_ != nullptr) {
+    if (audit_failed) observer_->OnAuditFailure();
+    if (out.ok()) {
+      observer_->OnDecision(*out, stats, absl::Now() - start);
+    } else {
+      observer_->OnRequestError(out.status().code());
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<v1::VerifyResponse> Decider::DecideUnobserved(
+    const v1::VerifyRequest& request, const std::string& caller,
+    std::shared_ptr<const policy::PolicySet> policies, absl::Time start,
+    pki::SearchStats* stats, bool* audit_failed) {
   absl::Status shape = CheckShape(request);
   if (!shape.ok()) return shape;
 
@@ -152,6 +171,7 @@ absl::StatusOr<v1::VerifyResponse> Decider::Decide(
   pki::VerifyPolicy verify = policy->verify;
   verify.validation.profile = policy->ProfileFor(input.purpose);
   pki::VerifyResult result = pki::VerifyChain(input, verify);
+  *stats = result.stats;
 
   v1::VerifyResponse response;
   response.set_request_id(request.request_id());
@@ -164,6 +184,7 @@ absl::StatusOr<v1::VerifyResponse> Decider::Decide(
   if (audit_log_ != nullptr) {
     absl::Status logged = audit_log_->Append(MakeAuditRecord(request, response, caller, start));
     if (!logged.ok()) {
+      *audit_failed = true;
       // Fail closed: no decision leaves without its record. (Under
       // --audit_failure_mode=fail_open Append returns OK and counts the loss.)
       return absl::UnavailableError(

@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "chainverify/v1/verifier.pb.h"
 #include "server/audit/audit_log.h"
+#include "server/service/metrics.h"
 #include "server/policy/policy_holder.h"
 #include "server/policy/policy_store.h"
 
@@ -43,16 +44,24 @@ class Decider {
                                             const std::string& caller,
                                             std::shared_ptr<const policy::PolicySet> policies);
 
+  // Told about every outcome (metrics). Not owned; may be null.
+  void SetObserver(DecisionObserver* observer) { observer_ = observer; }
+
   policy::PolicyHolder* policies() const { return policies_; }
   // Null when decisions are not audit-logged (tests).
   audit::AuditLog* audit_log() const { return audit_log_; }
 
  private:
   absl::Status CheckShape(const v1::VerifyRequest& request) const;
+  absl::StatusOr<v1::VerifyResponse> DecideUnobserved(
+      const v1::VerifyRequest& request, const std::string& caller,
+      std::shared_ptr<const policy::PolicySet> policies, absl::Time start,
+      pki::SearchStats* stats, bool* audit_failed);
 
   policy::PolicyHolder* policies_;
   audit::AuditLog* audit_log_;
   const RequestLimits limits_;
+  DecisionObserver* observer_ = nullptr;
 };
 
 // A fresh random decision id (128 bits, hex).

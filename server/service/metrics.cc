@@ -66,7 +66,12 @@ Metrics::Metrics()
       fetches_(BuildGauge()
                    .Name("chainverify_revocation_fetches")
                    .Help("Revocation data fetches by outcome (cache hit, miss, ...), running totals.")
-                   .Register(*registry_)) {}
+                   .Register(*registry_)),
+      audit_records_lost_(BuildGauge()
+                              .Name("chainverify_audit_records_lost")
+                              .Help("Decisions returned without an audit record (fail_open only).")
+                              .Register(*registry_)
+                              .Add({})) {}
 
 absl::StatusOr<std::unique_ptr<Metrics>> Metrics::Create(const std::string& listen_address) {
   std::unique_ptr<Metrics> metrics(new Metrics());
@@ -114,6 +119,16 @@ void Metrics::SetPolicy(const std::string& version, uint64_t reload_failures,
 
 void Metrics::SetFetchTotals(const std::string& outcome, double total) {
   fetches_.Add({{"outcome", outcome}}).Set(total);
+}
+
+int Metrics::port() const {
+  if (exposer_ == nullptr) return 0;
+  const std::vector<int> ports = exposer_->GetListeningPorts();
+  return ports.empty() ? 0 : ports.front();
+}
+
+void Metrics::SetAuditRecordsLost(uint64_t lost) {
+  audit_records_lost_.Set(static_cast<double>(lost));
 }
 
 std::string Metrics::Scrape() const {

@@ -52,6 +52,12 @@ class Metrics : public DecisionObserver {
   // "refused"), as running totals.
   void SetFetchTotals(const std::string& outcome, double total);
 
+  // Audit records lost under fail_open, a running total.
+  void SetAuditRecordsLost(uint64_t lost);
+
+  // The port /metrics is served on (useful with port 0), or 0.
+  int port() const;
+
   // The text exposition format, as /metrics serves it.
   std::string Scrape() const;
 
@@ -70,6 +76,7 @@ class Metrics : public DecisionObserver {
   prometheus::Gauge& reload_failures_;
   prometheus::Gauge& earliest_anchor_expiry_;
   prometheus::Family<prometheus::Gauge>& fetches_;
+  prometheus::Gauge& audit_records_lost_;
   absl::Mutex mu_;
   prometheus::Gauge* current_policy_info_ ABSL_GUARDED_BY(mu_) = nullptr;
 };

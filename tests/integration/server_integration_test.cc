@@ -1,5 +1,10 @@
 // Starts the real chainverifyd on a loopback port and talks to it through the
 // generated client, the C++ client library and the CLI.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <condition_variable>
 #include <fstream>
 #include <memory>
@@ -254,6 +259,46 @@ TEST_F(ServerIntegrationTest, HealthServiceReportsServing) {
   std::string bytes;
   for (const grpc::Slice& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
   EXPECT_EQ(bytes, std::string("\x08\x01", 2));  // status: SERVING
+}
+
+std::string HttpGet(int port, const std::string& path) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) return "";
+  const std::string request = absl::StrCat("GET ", path, " HTTP/1.0\r\n\r\n");
+  write(fd, request.data(), request.size());
+  std::string response;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof(buf))) > 0) response.append(buf, n);
+  close(fd);
+  return response;
+}
+
+TEST_F(ServerIntegrationTest, MetricsCountDecisionsAndErrors) {
+  v1::VerifyResponse response;
+  ASSERT_TRUE(Call(SeedRequest(), &response).ok());
+  ASSERT_TRUE(Call(SeedRequest(), &response).ok());
+  v1::VerifyRequest wrong = SeedRequest();
+  wrong.set_peer_name("other.example.com");
+  ASSERT_TRUE(Call(wrong, &response).ok());
+  EXPECT_FALSE(Call(v1::VerifyRequest(), &response).ok());
+
+  ASSERT_GT(server_->metrics_port(), 0);
+  const std::string text = HttpGet(server_->metrics_port(), "/metrics");
+  EXPECT_NE(text.find(R"(chainverify_decisions_total{policy="fleet",status="OK",verdict="TRUSTED"} 2)"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find(R"(status="NAME_MISMATCH",verdict="REJECTED"} 1)"), std::string::npos);
+  EXPECT_NE(text.find(R"(chainverify_request_errors_total{code="INVALID_ARGUMENT"} 1)"),
+            std::string::npos);
+  EXPECT_NE(text.find("chainverify_decision_seconds_count 3"), std::string::npos);
+  EXPECT_NE(text.find(R"(chainverify_policy_info{version="test-7+)"), std::string::npos);
+  EXPECT_NE(text.find("chainverify_anchor_earliest_expiry_timestamp_seconds 1900000000"),
+            std::string::npos);
 }
 
 // The client library and the CLI, as a person would use them.

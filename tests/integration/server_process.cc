@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 
@@ -36,6 +37,10 @@ absl::StatusOr<ServerProcess> ServerProcess::Start(const std::string& binary,
   if (pipe(out) != 0) return absl::InternalError("pipe failed");
   args.insert(args.begin(), binary);
   args.push_back("--listen=127.0.0.1:0");
+  // Tests run in parallel: metrics on a port of the kernel's choosing too.
+  bool has_metrics_flag = false;
+  for (const std::string& a : args) has_metrics_flag |= absl::StartsWith(a, "--metrics_listen");
+  if (!has_metrics_flag) args.push_back("--metrics_listen=127.0.0.1:0");
   pid_t pid = fork();
   if (pid < 0) return absl::InternalError("fork failed");
   if (pid == 0) {
@@ -67,11 +72,14 @@ absl::StatusOr<ServerProcess> ServerProcess::Start(const std::string& binary,
   }
   std::string rest = line.substr(kPrefix.size());
   server.target_ = rest.substr(0, rest.find(' '));
+  const std::string kMetrics = "metrics on port ";
+  const size_t at = rest.find(kMetrics);
+  if (at != std::string::npos) server.metrics_port_ = std::atoi(rest.c_str() + at + kMetrics.size());
   return server;
 }
 
 ServerProcess::ServerProcess(ServerProcess&& other) noexcept
-    : pid_(other.pid_), target_(std::move(other.target_)) {
+    : pid_(other.pid_), target_(std::move(other.target_)), metrics_port_(other.metrics_port_) {
   other.pid_ = -1;
 }
 

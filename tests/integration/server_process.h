@@ -22,6 +22,8 @@ class ServerProcess {
   ~ServerProcess();
 
   const std::string& target() const { return target_; }
+  // The /metrics port, or 0.
+  int metrics_port() const { return metrics_port_; }
   // The server's process id, e.g. to send it SIGHUP; -1 once stopped.
   pid_t pid() const { return pid_; }
   // Sends SIGTERM and returns the exit status (as from waitpid), or -1.
@@ -31,6 +33,7 @@ class ServerProcess {
   ServerProcess() = default;
   pid_t pid_ = -1;
   std::string target_;
+  int metrics_port_ = 0;
 };
 
 // Path of a runfile, e.g. "server/chainverifyd".
