@@ -92,6 +92,8 @@ ABSL_FLAG(chainverify::audit::AuditFailureMode, audit_failure_mode,
           "When a record cannot be written: 'fail_closed' (the call fails with "
           "UNAVAILABLE; no decision goes unrecorded) or 'fail_open' (the decision "
           "is returned unrecorded; losses are reported on stderr).");
+ABSL_FLAG(int, max_concurrent_requests, 256,
+          "Requests decided at once; more are refused with RESOURCE_EXHAUSTED.");
 ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9464",
           "Address serving Prometheus metrics at /metrics; empty disables.");
 ABSL_FLAG(bool, audit_stdout, false, "Also write audit records to stdout.");
@@ -340,7 +342,8 @@ int main(int argc, char** argv) {
   }
   chainverify::service::Decider decider(policies->get(), audit_log->get(), request_limits);
   decider.SetObserver(metrics->get());
-  chainverify::service::VerifierService service(&decider);
+  chainverify::service::AdmissionControl admission(absl::GetFlag(FLAGS_max_concurrent_requests));
+  chainverify::service::VerifierService service(&decider, &admission);
   chainverify::service::PolicyAdminService admin_service(policies->get(),
                                                         transport->plaintext);
 

@@ -2,6 +2,8 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "server/pki/certificate_details.h"
@@ -119,12 +121,13 @@ absl::StatusOr<v1::VerifyResponse> Decider::Decide(const v1::VerifyRequest& requ
 // cannot mix two policies in one decision; it also keeps `policy` alive.
 absl::StatusOr<v1::VerifyResponse> Decider::Decide(
     const v1::VerifyRequest& request, const std::string& caller,
-    std::shared_ptr<const policy::PolicySet> policies) {
+    std::shared_ptr<const policy::PolicySet> policies, absl::Time deadline) {
   const absl::Time start = absl::Now();
   pki::SearchStats stats;
   bool audit_failed = false;
   absl::StatusOr<v1::VerifyResponse> out =
-      DecideUnobserved(request, caller, std::move(policies), start, &stats, &audit_failed);
+      DecideUnobserved(request, caller, std::move(policies), start, deadline, &stats,
+                       &audit_failed);
   if (observer_ != nullptr) {
     if (audit_failed) observer_->OnAuditFailure();
     if (out.ok()) {
@@ -138,8 +141,11 @@ absl::StatusOr<v1::VerifyResponse> Decider::Decide(
 
 absl::StatusOr<v1::VerifyResponse> Decider::DecideUnobserved(
     const v1::VerifyRequest& request, const std::string& caller,
-    std::shared_ptr<const policy::PolicySet> policies, absl::Time start,
+    std::shared_ptr<const policy::PolicySet> policies, absl::Time start, absl::Time deadline,
     pki::SearchStats* stats, bool* audit_failed) {
+  if (start >= deadline) {
+    return absl::DeadlineExceededError("the client's deadline passed before the request was decided");
+  }
   absl::Status shape = CheckShape(request);
   if (!shape.ok()) return shape;
 
@@ -170,6 +176,8 @@ absl::StatusOr<v1::VerifyResponse> Decider::DecideUnobserved(
 
   pki::VerifyPolicy verify = policy->verify;
   verify.validation.profile = policy->ProfileFor(input.purpose);
+  // The client's deadline bounds the search too: work it cannot wait for stops.
+  verify.limits.deadline = std::min(verify.limits.deadline, deadline - start);
   pki::VerifyResult result = pki::VerifyChain(input, verify);
   *stats = result.stats;
 

@@ -40,9 +40,12 @@ class Decider {
                                             const std::string& caller);
   // Decides with `policies`, the snapshot the caller was authorized against,
   // so that a reload between the two cannot change the policy in between.
+  // `deadline` is the client's: the search stops there, and a request that
+  // arrives past it is DEADLINE_EXCEEDED without any work.
   absl::StatusOr<v1::VerifyResponse> Decide(const v1::VerifyRequest& request,
                                             const std::string& caller,
-                                            std::shared_ptr<const policy::PolicySet> policies);
+                                            std::shared_ptr<const policy::PolicySet> policies,
+                                            absl::Time deadline = absl::InfiniteFuture());
 
   // Told about every outcome (metrics). Not owned; may be null.
   void SetObserver(DecisionObserver* observer) { observer_ = observer; }
@@ -55,7 +58,7 @@ class Decider {
   absl::Status CheckShape(const v1::VerifyRequest& request) const;
   absl::StatusOr<v1::VerifyResponse> DecideUnobserved(
       const v1::VerifyRequest& request, const std::string& caller,
-      std::shared_ptr<const policy::PolicySet> policies, absl::Time start,
+      std::shared_ptr<const policy::PolicySet> policies, absl::Time start, absl::Time deadline,
       pki::SearchStats* stats, bool* audit_failed);
 
   policy::PolicyHolder* policies_;

@@ -59,16 +59,32 @@ v1::AuditRecord MakeDenialRecord(const v1::VerifyRequest& request, const std::st
   return record;
 }
 
-// Authorization, then the decision, against one policy snapshot, so that a
-// reload cannot change the grants between the two.
+// Admission, authorization, then the decision, against one policy snapshot, so
+// that a reload cannot change the grants between the two. The work stops at
+// the client's deadline.
 absl::StatusOr<v1::VerifyResponse> AuthorizeAndDecide(Decider* decider,
+                                                      AdmissionControl* admission,
                                                       const v1::VerifyRequest& request,
                                                       const Caller& caller,
-                                                      const std::string& identity) {
+                                                      const std::string& identity,
+                                                      absl::Time deadline) {
+  if (admission != nullptr && !admission->TryEnter()) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "more than ", admission->max(), " requests in flight; retry with backoff"));
+  }
   std::shared_ptr<const policy::PolicySet> policies = decider->policies()->Current();
   absl::Status allowed = AuthorizeVerify(request, caller, *policies, decider->audit_log());
-  if (!allowed.ok()) return allowed;
-  return decider->Decide(request, identity, std::move(policies));
+  absl::StatusOr<v1::VerifyResponse> out =
+      allowed.ok() ? decider->Decide(request, identity, std::move(policies), deadline)
+                   : absl::StatusOr<v1::VerifyResponse>(allowed);
+  if (admission != nullptr) admission->Leave();
+  return out;
+}
+
+absl::Time DeadlineOf(const grpc::CallbackServerContext& context) {
+  const auto deadline = context.deadline();
+  if (deadline == std::chrono::system_clock::time_point::max()) return absl::InfiniteFuture();
+  return absl::FromChrono(deadline);
 }
 
 // Reads requests one at a time and answers each before reading the next, so
@@ -77,8 +93,13 @@ absl::StatusOr<v1::VerifyResponse> AuthorizeAndDecide(Decider* decider,
 class VerifyStreamReactor
     : public grpc::ServerBidiReactor<v1::VerifyRequest, v1::VerifyResponse> {
  public:
-  VerifyStreamReactor(Decider* decider, Caller caller)
-      : decider_(decider), caller_(std::move(caller)), identity_(caller_.ToString()) {
+  VerifyStreamReactor(Decider* decider, AdmissionControl* admission, Caller caller,
+                      absl::Time deadline)
+      : decider_(decider),
+        admission_(admission),
+        caller_(std::move(caller)),
+        identity_(caller_.ToString()),
+        deadline_(deadline) {
     StartRead(&request_);
   }
 
@@ -88,7 +109,7 @@ class VerifyStreamReactor
       return;
     }
     absl::StatusOr<v1::VerifyResponse> decided =
-        AuthorizeAndDecide(decider_, request_, caller_, identity_);
+        AuthorizeAndDecide(decider_, admission_, request_, caller_, identity_, deadline_);
     if (decided.ok()) {
       response_ = *std::move(decided);
     } else if (decided.status().code() == absl::StatusCode::kUnavailable) {
@@ -117,8 +138,10 @@ class VerifyStreamReactor
 
  private:
   Decider* decider_;
+  AdmissionControl* admission_;
   const Caller caller_;
   const std::string identity_;
+  const absl::Time deadline_;
   v1::VerifyRequest request_;
   v1::VerifyResponse response_;
 };
@@ -190,7 +213,8 @@ grpc::ServerUnaryReactor* VerifierService::Verify(grpc::CallbackServerContext* c
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const Caller caller = CallerFromContext(*context);
   absl::StatusOr<v1::VerifyResponse> decided =
-      AuthorizeAndDecide(decider_, *request, caller, caller.ToString());
+      AuthorizeAndDecide(decider_, admission_, *request, caller, caller.ToString(),
+                         DeadlineOf(*context));
   if (!decided.ok()) {
     reactor->Finish(ToGrpcStatus(decided.status()));
     return reactor;
@@ -202,7 +226,8 @@ grpc::ServerUnaryReactor* VerifierService::Verify(grpc::CallbackServerContext* c
 
 grpc::ServerBidiReactor<v1::VerifyRequest, v1::VerifyResponse>*
 VerifierService::VerifyStream(grpc::CallbackServerContext* context) {
-  return new VerifyStreamReactor(decider_, CallerFromContext(*context));
+  return new VerifyStreamReactor(decider_, admission_, CallerFromContext(*context),
+                                 DeadlineOf(*context));
 }
 
 }  // namespace chainverify::service

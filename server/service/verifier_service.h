@@ -3,6 +3,7 @@
 #ifndef CHAINVERIFY_SERVER_SERVICE_VERIFIER_SERVICE_H_
 #define CHAINVERIFY_SERVER_SERVICE_VERIFIER_SERVICE_H_
 
+#include <atomic>
 #include <string>
 
 #include "absl/status/status.h"
@@ -14,9 +15,32 @@
 
 namespace chainverify::service {
 
+// Bounds the requests decided at once; over the bound a request is refused
+// with RESOURCE_EXHAUSTED instead of queueing without limit.
+class AdmissionControl {
+ public:
+  explicit AdmissionControl(int max_in_flight) : max_(max_in_flight) {}
+  // True when admitted; the caller must then call Leave().
+  bool TryEnter() {
+    if (in_flight_.fetch_add(1) >= max_) {
+      in_flight_.fetch_sub(1);
+      return false;
+    }
+    return true;
+  }
+  void Leave() { in_flight_.fetch_sub(1); }
+  int max() const { return max_; }
+
+ private:
+  const int max_;
+  std::atomic<int> in_flight_{0};
+};
+
 class VerifierService final : public v1::ChainVerifier::CallbackService {
  public:
-  explicit VerifierService(Decider* decider) : decider_(decider) {}
+  // `admission` may be null (no limit).
+  explicit VerifierService(Decider* decider, AdmissionControl* admission = nullptr)
+      : decider_(decider), admission_(admission) {}
 
   // Errors: those of Decider::Decide, and PERMISSION_DENIED when the caller is
   // not granted the policy (AuthorizeVerify).
@@ -29,6 +53,7 @@ class VerifierService final : public v1::ChainVerifier::CallbackService {
 
  private:
   Decider* decider_;
+  AdmissionControl* admission_;
 };
 
 // absl::Status to grpc::Status, same code and message.

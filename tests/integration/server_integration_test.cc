@@ -5,10 +5,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <fstream>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -299,6 +301,55 @@ TEST_F(ServerIntegrationTest, MetricsCountDecisionsAndErrors) {
   EXPECT_NE(text.find(R"(chainverify_policy_info{version="test-7+)"), std::string::npos);
   EXPECT_NE(text.find("chainverify_anchor_earliest_expiry_timestamp_seconds 1900000000"),
             std::string::npos);
+}
+
+// Over --max_concurrent_requests the server refuses with RESOURCE_EXHAUSTED
+// rather than queueing; every other call is answered normally.
+TEST_F(ServerIntegrationTest, ConcurrencyLimitRefusesWithResourceExhausted) {
+  auto limited = ServerProcess::Start(
+      Runfile("server/chainverifyd"),
+      {"--policy_file=" + TmpPath("policy.textproto"), "--audit_log=" + audit_path_ + ".limited",
+       "--max_concurrent_requests=1"});
+  ASSERT_TRUE(limited.ok()) << limited.status();
+  auto stub = v1::ChainVerifier::NewStub(
+      grpc::CreateChannel(limited->target(), grpc::InsecureChannelCredentials()));
+  std::atomic<int> ok{0}, exhausted{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 40; ++i) {
+        grpc::ClientContext context;
+        v1::VerifyResponse response;
+        grpc::Status status = stub->Verify(&context, SeedRequest(), &response);
+        if (status.ok() && response.verdict() == v1::TRUSTED) {
+          ++ok;
+        } else if (status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+          ++exhausted;
+        } else {
+          ++other;
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_GT(ok.load(), 0);
+  EXPECT_GT(exhausted.load(), 0);  // 8 callers, one slot, an fsync per decision.
+  // Every admitted decision, and only those, is in the audit log.
+  stub.reset();
+  limited->Stop();
+  EXPECT_EQ(ReadLines(audit_path_ + ".limited").size(), static_cast<size_t>(ok.load()));
+}
+
+// A client deadline shorter than any decision: DEADLINE_EXCEEDED, and the
+// server keeps serving.
+TEST_F(ServerIntegrationTest, ExpiredClientDeadlineIsHonoured) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() - std::chrono::seconds(1));
+  v1::VerifyResponse response;
+  EXPECT_EQ(stub_->Verify(&context, SeedRequest(), &response).error_code(),
+            grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_TRUE(Call(SeedRequest(), &response).ok());
 }
 
 // The client library and the CLI, as a person would use them.
