@@ -29,6 +29,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "server/audit/audit_log.h"
+#include "server/logging/log.h"
 #include "server/policy/policy_holder.h"
 #include "server/policy/policy_store.h"
 #include "server/service/decider.h"
@@ -257,9 +258,9 @@ absl::StatusOr<Transport> MakeTransport(const std::string& listen) {
 
 void ReloadOnSighup(chainverify::policy::PolicyHolder* holder) {
   if (!holder->reloadable()) {
-    std::fprintf(stderr,
-                 "chainverifyd: SIGHUP ignored: the embedded default policy has no file "
-                 "to reload (start with --policy_file)\n");
+    chainverify::logging::LogEvent(
+        chainverify::logging::LogLevel::kWarning, "sighup_ignored",
+        {{"reason", "the embedded default policy has no file to reload (use --policy_file)"}});
     return;
   }
   // The holder logs the outcome and keeps the old policy on failure.
@@ -403,7 +404,8 @@ int main(int argc, char** argv) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  std::fprintf(stderr, "chainverifyd: shutting down\n");
+  chainverify::logging::LogEvent(chainverify::logging::LogLevel::kInfo, "shutting_down",
+                                 {{"audit_records", absl::StrCat((*audit_log)->records_written())}});
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   server->Wait();
   return 0;

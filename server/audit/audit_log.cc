@@ -1,4 +1,5 @@
 #include "server/audit/audit_log.h"
+#include "server/logging/log.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -263,10 +264,10 @@ absl::Status AuditLog::Recover() {
       return absl::PermissionDeniedError(absl::StrCat("cannot cut the incomplete final record off ",
                                                       path, ": ", ErrnoText(errno)));
     }
-    std::fprintf(stderr,
-                 "chainverifyd: audit log %s: cut off an incomplete final record (%lld bytes; "
-                 "an interrupted write, never acknowledged)\n",
-                 path.c_str(), static_cast<long long>(ends->size - ends->complete_size));
+    // An interrupted write, never acknowledged to any client.
+    logging::LogEvent(logging::LogLevel::kWarning, "audit_incomplete_record_removed",
+                      {{"path", path},
+                       {"bytes", absl::StrCat(ends->size - ends->complete_size)}});
   }
   file_size_ = ends->complete_size;
 
@@ -314,11 +315,11 @@ AuditLog::~AuditLog() {
   }
   absl::MutexLock lock(&report_mu_);
   if (unreported_losses_ > 0) {
-    std::fprintf(stderr,
-                 "chainverifyd: audit log: %llu more decision(s) returned without an audit "
-                 "record (fail_open; %llu in all): %s\n",
-                 static_cast<unsigned long long>(unreported_losses_),
-                 static_cast<unsigned long long>(lost_.load()), last_loss_reason_.c_str());
+    logging::LogEvent(logging::LogLevel::kError, "audit_records_lost",
+                      {{"mode", "fail_open"},
+                       {"lost_since_last_report", absl::StrCat(unreported_losses_)},
+                       {"lost_total", absl::StrCat(lost_.load())},
+                       {"error", last_loss_reason_}});
   }
 }
 
@@ -497,11 +498,11 @@ void AuditLog::ReportLoss(const absl::Status& status) {
   last_loss_reason_ = std::string(status.message());
   const absl::Time now = absl::Now();
   if (now - last_loss_report_ < absl::Seconds(1)) return;
-  std::fprintf(stderr,
-               "chainverifyd: audit log: %llu decision(s) returned WITHOUT an audit record "
-               "(fail_open; %llu in all): %s\n",
-               static_cast<unsigned long long>(unreported_losses_),
-               static_cast<unsigned long long>(lost_.load()), last_loss_reason_.c_str());
+  logging::LogEvent(logging::LogLevel::kError, "audit_records_lost",
+                    {{"mode", "fail_open"},
+                     {"lost_since_last_report", absl::StrCat(unreported_losses_)},
+                     {"lost_total", absl::StrCat(lost_.load())},
+                     {"error", last_loss_reason_}});
   last_loss_report_ = now;
   unreported_losses_ = 0;
 }
@@ -510,7 +511,7 @@ void AuditLog::Warn(const std::string& message) {
   absl::MutexLock lock(&report_mu_);
   const absl::Time now = absl::Now();
   if (now - last_warning_ < absl::Seconds(1)) return;
-  std::fprintf(stderr, "chainverifyd: audit log: %s\n", message.c_str());
+  logging::LogEvent(logging::LogLevel::kWarning, "audit_log", {{"message", message}});
   last_warning_ = now;
 }
 

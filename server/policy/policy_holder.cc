@@ -1,4 +1,5 @@
 #include "server/policy/policy_holder.h"
+#include "server/logging/log.h"
 
 #include <sys/stat.h>
 
@@ -94,8 +95,10 @@ absl::Status PolicyHolder::ReloadLocked(Fingerprint before, ReloadOutcome* outco
   if (!loaded.ok()) {
     last_error_ = loaded.status();
     ++reload_failures_;
-    absl::FPrintF(stderr, "policy: reload of %s refused, still serving version %s: %s\n",
-                  path_, current_->version(), loaded.status().message());
+    logging::LogEvent(logging::LogLevel::kError, "policy_reload_refused",
+                      {{"path", path_},
+                       {"serving_version", current_->version()},
+                       {"error", std::string(loaded.status().message())}});
     return loaded.status();
   }
   std::string previous_version = current_->version();
@@ -103,10 +106,12 @@ absl::Status PolicyHolder::ReloadLocked(Fingerprint before, ReloadOutcome* outco
   current_ = *std::move(loaded);
   loaded_at_ = now;
   last_error_ = absl::OkStatus();
-  absl::FPrintF(stderr, "policy: reloaded %s: version %s -> %s\n", path_, previous_version,
-                current_->version());
+  logging::LogEvent(logging::LogLevel::kInfo, "policy_reloaded",
+                    {{"path", path_},
+                     {"previous_version", previous_version},
+                     {"version", current_->version()}});
   for (const std::string& warning : current_->warnings()) {
-    absl::FPrintF(stderr, "policy: warning: %s\n", warning);
+    logging::LogEvent(logging::LogLevel::kWarning, "policy_warning", {{"warning", warning}});
   }
   if (outcome != nullptr) {
     outcome->previous_version = std::move(previous_version);

@@ -1,4 +1,5 @@
 #include "server/service/policy_admin_service.h"
+#include "server/logging/log.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -55,8 +56,8 @@ grpc::Status PolicyAdminService::Authorize(const grpc::CallbackServerContext& co
     return grpc::Status::OK;
   }
   const std::string identity = caller.ToString();
-  absl::FPrintF(stderr, "policy: PolicyAdmin.%s refused to %s (%s)\n", method, identity,
-                context.peer());
+  logging::LogEvent(logging::LogLevel::kWarning, "policy_admin_denied",
+                    {{"method", std::string(method)}, {"caller", identity}, {"peer", context.peer()}});
   return grpc::Status(
       grpc::StatusCode::PERMISSION_DENIED,
       authorization == nullptr
@@ -77,8 +78,8 @@ grpc::ServerUnaryReactor* PolicyAdminService::ReloadPolicy(
     reactor->Finish(ToGrpcStatus(holder_->ReloadFromFile()));  // FAILED_PRECONDITION.
     return reactor;
   }
-  absl::FPrintF(stderr, "policy: reload requested over PolicyAdmin by %s (%s)\n",
-                CallerIdentity(*context), context->peer());
+  logging::LogEvent(logging::LogLevel::kInfo, "policy_reload_requested",
+                    {{"caller", CallerIdentity(*context)}, {"peer", context->peer()}});
   // Loading runs on this callback thread: a policy file loads in milliseconds,
   // and reloads are rare operator actions.
   policy::PolicyHolder::ReloadOutcome outcome;
