@@ -31,12 +31,6 @@ bool IsHandledExtension(int nid) {
   }
 }
 
-std::string OidText(const ASN1_OBJECT* obj) {
-  char buf[128];
-  OBJ_obj2txt(buf, sizeof(buf), obj, /*no_name=*/1);
-  return buf;
-}
-
 }  // namespace
 
 bool Asn1TimeToAbsl(const ASN1_TIME* t, absl::Time* out) {
@@ -131,7 +125,7 @@ CertificatePtr Certificate::Parse(absl::string_view der, ParseError* error) {
     }
     if (critical && !IsHandledExtension(nid)) {
       cert->unhandled_critical_extensions_.push_back(
-          OidText(X509_EXTENSION_get_object(ext)));
+          OidToString(X509_EXTENSION_get_object(ext)));
     }
   }
   cert->is_ca_ = (flags & EXFLAG_CA) != 0;

@@ -42,12 +42,6 @@ void AddAttributes(X509_NAME* name,
   }
 }
 
-std::string IpToString(const std::string& raw) {
-  char buf[INET6_ADDRSTRLEN] = {0};
-  inet_ntop(raw.size() == 4 ? AF_INET : AF_INET6, raw.data(), buf, sizeof(buf));
-  return buf;
-}
-
 // URLs from authorityInfoAccess (RFC 5280 4.2.2.1).
 void AddAccessUrls(X509* x, v1::CertificateDetails* out) {
   auto* aia = static_cast<AUTHORITY_INFO_ACCESS*>(
@@ -78,14 +72,6 @@ v1::CertificateError ToProto(const CertError& e) {
 
 }  // namespace
 
-std::string NameToString(X509_NAME* name) {
-  std::unique_ptr<BIO, OpenSslDeleter<BIO, BIO_free_all>> bio(BIO_new(BIO_s_mem()));
-  X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
-  char* data = nullptr;
-  long len = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, len);
-}
-
 void DescribeCertificate(const ChainEntry& entry, v1::CertificateDetails* out) {
   const Certificate& cert = *entry.certificate;
   X509* x = cert.x509();
@@ -114,7 +100,7 @@ void DescribeCertificate(const ChainEntry& entry, v1::CertificateDetails* out) {
   };
   for (const std::string& dns : sans.dns_names) add_san(v1::SubjectAltName::DNS, dns);
   for (const std::string& ip : sans.ip_addresses) {
-    add_san(v1::SubjectAltName::IP_ADDRESS, IpToString(ip));
+    add_san(v1::SubjectAltName::IP_ADDRESS, IpAddressToString(ip));
   }
   for (const std::string& uri : sans.uris) add_san(v1::SubjectAltName::URI, uri);
   for (const std::string& email : sans.emails) add_san(v1::SubjectAltName::EMAIL, email);

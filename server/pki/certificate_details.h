@@ -16,9 +16,6 @@ void DescribeCertificate(const ChainEntry& entry, v1::CertificateDetails* out);
 // from `result`. Leaves request_id, policy, decision id and time to the caller.
 void FillVerdict(const VerifyResult& result, v1::VerifyResponse* response);
 
-// RFC 2253 rendering of a name.
-std::string NameToString(X509_NAME* name);
-
 }  // namespace chainverify::pki
 
 #endif  // CHAINVERIFY_SERVER_PKI_CERTIFICATE_DETAILS_H_

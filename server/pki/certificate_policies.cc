@@ -22,16 +22,6 @@ namespace {
 // anyPolicy, RFC 5280 4.2.1.4.
 constexpr char kAnyPolicy[] = "2.5.29.32.0";
 
-// Dotted text of `obj`, or "" when it has none.
-std::string OidText(const ASN1_OBJECT* obj) {
-  const int len = OBJ_obj2txt(nullptr, 0, obj, /*no_name=*/1);
-  if (len <= 0) return "";
-  std::string text(static_cast<size_t>(len) + 1, '\0');
-  OBJ_obj2txt(&text[0], len + 1, obj, /*no_name=*/1);
-  text.resize(static_cast<size_t>(len));
-  return text;
-}
-
 void FreePolicyMappings(POLICY_MAPPINGS* mappings) {
   sk_POLICY_MAPPING_pop_free(mappings, POLICY_MAPPING_free);
 }
@@ -109,7 +99,7 @@ bool DecodePolicyExtensions(const X509* x, PolicyExtensions* ext,
     ext->policies.emplace();
     for (int i = 0; i < sk_POLICYINFO_num(policies.get()); ++i) {
       const POLICYINFO* info = sk_POLICYINFO_value(policies.get(), i);
-      std::string oid = OidText(info->policyid);
+      std::string oid = OidToString(info->policyid);
       if (oid.empty()) {
         *why = "certificatePolicies holds an unprintable OID";
         return false;
@@ -134,8 +124,8 @@ bool DecodePolicyExtensions(const X509* x, PolicyExtensions* ext,
     for (int i = 0; i < sk_POLICY_MAPPING_num(mappings.get()); ++i) {
       const POLICY_MAPPING* mapping =
           sk_POLICY_MAPPING_value(mappings.get(), i);
-      std::string issuer = OidText(mapping->issuerDomainPolicy);
-      std::string subject = OidText(mapping->subjectDomainPolicy);
+      std::string issuer = OidToString(mapping->issuerDomainPolicy);
+      std::string subject = OidToString(mapping->subjectDomainPolicy);
       if (issuer.empty() || subject.empty()) {
         *why = "policyMappings holds an unprintable OID";
         return false;
@@ -395,7 +385,7 @@ bool ProcessCertificatePolicies(const std::vector<const Certificate*>& path,
   bool user_any_policy = options.initial_policy_set.empty();
   for (const std::string& text : options.initial_policy_set) {
     ASN1_OBJECT* obj = OBJ_txt2obj(text.c_str(), /*no_name=*/1);
-    std::string oid = obj != nullptr ? OidText(obj) : "";
+    std::string oid = obj != nullptr ? OidToString(obj) : "";
     ASN1_OBJECT_free(obj);
     if (oid.empty()) {
       errors->Add(kPolicyInvalid, -1,

@@ -33,31 +33,6 @@ constexpr uint32_t kAllReasons = 0x1FE;
 // RFC 5280 5.2.3: CRL verifiers MUST handle cRLNumber values up to 20 octets.
 constexpr size_t kMaxCrlNumberOctets = 20;
 
-struct BioFree {
-  void operator()(BIO* b) const { BIO_free(b); }
-};
-
-std::string NameToString(const X509_NAME* name) {
-  std::unique_ptr<BIO, BioFree> bio(BIO_new(BIO_s_mem()));
-  X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253);
-  char* data = nullptr;
-  const long len = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, len);
-}
-
-std::string TimeText(absl::Time t) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
-}
-
-// "2.5.29.20 (X509v3 CRL Number)", for diagnostics.
-std::string OidText(const ASN1_OBJECT* obj) {
-  char buf[128];
-  OBJ_obj2txt(buf, sizeof(buf), obj, /*no_name=*/1);
-  const int nid = OBJ_obj2nid(obj);
-  if (nid == NID_undef) return buf;
-  return absl::StrCat(buf, " (", OBJ_nid2ln(nid), ")");
-}
-
 // Big-endian magnitude of an INTEGER, without leading zero octets.
 std::string Magnitude(const ASN1_INTEGER* i) {
   const unsigned char* data = ASN1_STRING_get0_data(i);
@@ -273,7 +248,7 @@ std::string ParseCrlExtensions(ParsedCrl* out) {
   for (int i = 0; i < X509_CRL_get_ext_count(crl); ++i) {
     X509_EXTENSION* ext = X509_CRL_get_ext(crl, i);
     const ASN1_OBJECT* obj = X509_EXTENSION_get_object(ext);
-    const std::string oid = OidText(obj);
+    const std::string oid = OidToDescription(obj);
     if (!seen.insert(oid).second) {
       return absl::StrCat("duplicate CRL extension ", oid, " (RFC 5280 5.2)");
     }
@@ -360,7 +335,7 @@ std::string ParseCrlEntries(ParsedCrl* out) {
     for (int j = 0; j < X509_REVOKED_get_ext_count(rev); ++j) {
       X509_EXTENSION* ext = X509_REVOKED_get_ext(rev, j);
       const ASN1_OBJECT* obj = X509_EXTENSION_get_object(ext);
-      const std::string oid = OidText(obj);
+      const std::string oid = OidToDescription(obj);
       if (!seen.insert(oid).second) {
         return absl::StrCat(where, " repeats extension ", oid, " (RFC 5280 5.3)");
       }
@@ -656,7 +631,7 @@ std::string StaleText(const ParsedCrl& crl) {
   if (!crl.next_update.has_value()) {
     return absl::StrCat(crl.Describe(), " has no nextUpdate (RFC 5280 5.1.2.5)");
   }
-  return absl::StrCat(crl.Describe(), " expired at ", TimeText(*crl.next_update));
+  return absl::StrCat(crl.Describe(), " expired at ", TimeToString(*crl.next_update));
 }
 
 }  // namespace
@@ -738,7 +713,7 @@ RevocationCheck CrlSet::Check(const Certificate& cert, const Certificate& issuer
     }
     if (crl.this_update > now) {
       notes.push_back(absl::StrCat(crl.Describe(), " is not valid before ",
-                                   TimeText(crl.this_update)));
+                                   TimeToString(crl.this_update)));
       continue;
     }
     usable.push_back(&crl);
@@ -776,7 +751,7 @@ RevocationCheck CrlSet::Check(const Certificate& cert, const Certificate& issuer
     result.source = hit_crl->Source();
     result.reason = hit->reason;
     result.diagnostic = absl::StrCat(
-        "revoked at ", TimeText(hit->revocation_date), ", reason ",
+        "revoked at ", TimeToString(hit->revocation_date), ", reason ",
         CrlReasonName(hit->reason), ", on ", hit_crl->Describe(),
         IsFresh(*hit_crl, now) ? "" : " (stale, but revocation is final)");
     return result;

@@ -1,5 +1,7 @@
 #include "server/pki/general_names.h"
 
+#include <arpa/inet.h>
+
 #include <openssl/asn1.h>
 #include <openssl/x509.h>
 
@@ -104,6 +106,32 @@ absl::StatusOr<GeneralNames> ParseGeneralNames(const GENERAL_NAMES* names) {
     }
   }
   return out;
+}
+
+bool ParseIpAddress(absl::string_view text, std::string* raw) {
+  const std::string s(text);
+  unsigned char buf[16];
+  if (inet_pton(AF_INET, s.c_str(), buf) == 1) {
+    raw->assign(reinterpret_cast<char*>(buf), 4);
+    return true;
+  }
+  if (inet_pton(AF_INET6, s.c_str(), buf) == 1) {
+    raw->assign(reinterpret_cast<char*>(buf), 16);
+    return true;
+  }
+  return false;
+}
+
+std::string IpAddressToString(absl::string_view raw) {
+  char buf[INET6_ADDRSTRLEN] = {0};
+  if (raw.size() == 4) {
+    inet_ntop(AF_INET, raw.data(), buf, sizeof(buf));
+  } else if (raw.size() == 16) {
+    inet_ntop(AF_INET6, raw.data(), buf, sizeof(buf));
+  } else {
+    return absl::StrCat("<", raw.size(), " octets>");
+  }
+  return buf;
 }
 
 }  // namespace chainverify::pki

@@ -9,6 +9,7 @@
 #include <openssl/x509v3.h>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace chainverify::pki {
 
@@ -34,6 +35,12 @@ struct GeneralNames {
 // encoding rules (e.g. an iPAddress that is not 4 or 16 bytes, a dNSName or
 // rfc822Name that is not IA5). `names` may be null (empty result).
 absl::StatusOr<GeneralNames> ParseGeneralNames(const GENERAL_NAMES* names);
+
+// IPv4 dotted-quad or IPv6 text to raw bytes (4 or 16). inet_pton refuses
+// leading zeros, octal and hexadecimal IPv4 forms and IPv6 zone identifiers.
+bool ParseIpAddress(absl::string_view text, std::string* raw);
+// Raw bytes (4 or 16) to text; "<n octets>" for other sizes.
+std::string IpAddressToString(absl::string_view raw);
 
 }  // namespace chainverify::pki
 

@@ -23,22 +23,6 @@ bool IsLdhOrUnderscore(char c) {
          c == '_';
 }
 
-// Parses IPv4 dotted-quad or IPv6 text into raw bytes. inet_pton refuses
-// leading zeros, octal and hexadecimal IPv4 forms and IPv6 zone identifiers.
-bool ParseIpText(absl::string_view text, std::string* out) {
-  std::string s(text);
-  unsigned char buf[16];
-  if (inet_pton(AF_INET, s.c_str(), buf) == 1) {
-    out->assign(reinterpret_cast<char*>(buf), 4);
-    return true;
-  }
-  if (inet_pton(AF_INET6, s.c_str(), buf) == 1) {
-    out->assign(reinterpret_cast<char*>(buf), 16);
-    return true;
-  }
-  return false;
-}
-
 // Validates a host name for use as a reference identifier (RFC 6125 6.2.1);
 // `name` has no trailing dot. Returns the problem, or "" when valid.
 std::string DnsNameProblem(absl::string_view name) {
@@ -130,7 +114,7 @@ absl::StatusOr<PeerName> ParsePeerName(absl::string_view text) {
   if (text.front() == '[') {
     std::string bytes;
     if (text.size() < 2 || text.back() != ']' ||
-        !ParseIpText(text.substr(1, text.size() - 2), &bytes) ||
+        !ParseIpAddress(text.substr(1, text.size() - 2), &bytes) ||
         bytes.size() != 16) {
       return absl::InvalidArgumentError(absl::StrCat(
           "invalid bracketed IPv6 address \"", text, "\""));
@@ -141,7 +125,7 @@ absl::StatusOr<PeerName> ParsePeerName(absl::string_view text) {
   }
 
   std::string bytes;
-  if (ParseIpText(text, &bytes)) {
+  if (ParseIpAddress(text, &bytes)) {
     out.kind = PeerName::Kind::kIpAddress;
     out.value = std::move(bytes);
     return out;

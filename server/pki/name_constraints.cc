@@ -119,32 +119,6 @@ bool WildcardMayExpandInto(absl::string_view name,
   return constraint.substr(dot + 1) == name.substr(2);
 }
 
-bool ParseIpLiteral(absl::string_view text, std::string* out) {
-  std::string s(text);
-  unsigned char buf[16];
-  if (inet_pton(AF_INET, s.c_str(), buf) == 1) {
-    out->assign(reinterpret_cast<char*>(buf), 4);
-    return true;
-  }
-  if (inet_pton(AF_INET6, s.c_str(), buf) == 1) {
-    out->assign(reinterpret_cast<char*>(buf), 16);
-    return true;
-  }
-  return false;
-}
-
-std::string IpToText(absl::string_view ip) {
-  char buf[INET6_ADDRSTRLEN] = {0};
-  if (ip.size() == 4) {
-    inet_ntop(AF_INET, ip.data(), buf, sizeof(buf));
-  } else if (ip.size() == 16) {
-    inet_ntop(AF_INET6, ip.data(), buf, sizeof(buf));
-  } else {
-    return absl::StrCat("<", ip.size(), " octets>");
-  }
-  return buf;
-}
-
 // A mask is valid when it is a run of one bits followed by zero bits.
 bool IsPrefixMask(absl::string_view mask) {
   bool seen_zero = false;
@@ -189,7 +163,7 @@ bool UriDnsHost(absl::string_view uri, std::string* host_out) {
     }
   }
   std::string ip;
-  if (ParseIpLiteral(host, &ip)) return false;
+  if (ParseIpAddress(host, &ip)) return false;
   host = StripOneTrailingDot(host);
   if (!IsDnsName(host, false)) return false;
   *host_out = absl::AsciiStrToLower(host);
@@ -320,7 +294,7 @@ absl::Status NameConstraints::AddSubtrees(const STACK_OF(GENERAL_SUBTREE)* stack
         ip.mask = std::string(value.substr(half));
         if (!IsPrefixMask(ip.mask)) {
           return absl::InvalidArgumentError(absl::StrCat(
-              which, ": iPAddress mask ", IpToText(ip.mask),
+              which, ": iPAddress mask ", IpAddressToString(ip.mask),
               " is not a contiguous prefix"));
         }
         ip.address = std::string(value.substr(0, half));
@@ -495,17 +469,17 @@ absl::Status NameConstraints::CheckIp(absl::string_view ip,
   };
   for (const IpSubtree& subtree : excluded_.ips) {
     if (in(subtree)) {
-      return Violation(absl::StrCat(what, " ", IpToText(ip),
+      return Violation(absl::StrCat(what, " ", IpAddressToString(ip),
                                     " is in excluded iPAddress subtree ",
-                                    IpToText(subtree.address), "/",
-                                    IpToText(subtree.mask)));
+                                    IpAddressToString(subtree.address), "/",
+                                    IpAddressToString(subtree.mask)));
     }
   }
   if (permitted_.types & kIpType) {
     for (const IpSubtree& subtree : permitted_.ips) {
       if (in(subtree)) return absl::OkStatus();
     }
-    return Violation(absl::StrCat(what, " ", IpToText(ip),
+    return Violation(absl::StrCat(what, " ", IpAddressToString(ip),
                                   " is not in any permitted iPAddress subtree"));
   }
   return absl::OkStatus();
@@ -718,7 +692,7 @@ absl::Status NameConstraints::IsPermitted(const Certificate& cert, bool is_leaf,
       std::string cn = Utf8(value, &ok);
       if (!ok) continue;
       std::string ip;
-      if (ParseIpLiteral(cn, &ip)) {
+      if (ParseIpAddress(cn, &ip)) {
         if (constrained & kIpType) {
           absl::Status s = CheckIp(ip, "subject commonName");
           if (!s.ok()) return s;

@@ -31,30 +31,6 @@ using OcspBasicRespPtr = Owned<OCSP_BASICRESP, OCSP_BASICRESP_free>;
 using OcspCertIdPtr = Owned<OCSP_CERTID, OCSP_CERTID_free>;
 using OcspRequestPtr = Owned<OCSP_REQUEST, OCSP_REQUEST_free>;
 
-struct BioFree {
-  void operator()(BIO* b) const { BIO_free(b); }
-};
-
-std::string NameToString(const X509_NAME* name) {
-  std::unique_ptr<BIO, BioFree> bio(BIO_new(BIO_s_mem()));
-  X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253);
-  char* data = nullptr;
-  const long len = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, len);
-}
-
-std::string TimeText(absl::Time t) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
-}
-
-std::string OidText(const ASN1_OBJECT* obj) {
-  char buf[128];
-  OBJ_obj2txt(buf, sizeof(buf), obj, /*no_name=*/1);
-  const int nid = OBJ_obj2nid(obj);
-  if (nid == NID_undef) return buf;
-  return absl::StrCat(buf, " (", OBJ_nid2ln(nid), ")");
-}
-
 RevocationCheck Unknown(std::string diagnostic) {
   RevocationCheck result;
   result.state = RevocationState::kUnknown;
@@ -113,7 +89,7 @@ std::string UnrecognizedCriticalExtension(T* x, int (*count)(T*),
     if (!X509_EXTENSION_get_critical(ext)) continue;
     const ASN1_OBJECT* obj = X509_EXTENSION_get_object(ext);
     if (nonce_recognized && OBJ_obj2nid(obj) == NID_id_pkix_OCSP_Nonce) continue;
-    return OidText(obj);
+    return OidToDescription(obj);
   }
   return "";
 }
@@ -205,10 +181,10 @@ std::string DelegatedResponderProblem(X509* responder, const Certificate& issuer
                         absl::StrJoin(cert->unhandled_critical_extensions(), ", "));
   }
   if (time < cert->not_before()) {
-    return absl::StrCat("is not valid before ", TimeText(cert->not_before()));
+    return absl::StrCat("is not valid before ", TimeToString(cert->not_before()));
   }
   if (time > cert->not_after()) {
-    return absl::StrCat("expired at ", TimeText(cert->not_after()));
+    return absl::StrCat("expired at ", TimeToString(cert->not_after()));
   }
   *nocheck = X509_get_ext_by_NID(cert->x509(), NID_id_pkix_OCSP_noCheck, -1) >= 0;
   return "";
@@ -309,7 +285,7 @@ class CertIdMatcher {
     if (it->second == nullptr) {
       *note = absl::StrCat("a SingleResponse for the serial number uses the "
                            "unsupported CertID hash algorithm ",
-                           OidText(hash_oid));
+                           OidToDescription(hash_oid));
       return false;
     }
     return OCSP_id_cmp(id, it->second.get()) == 0;
@@ -328,18 +304,18 @@ std::string StalenessProblem(absl::Time this_update,
                              absl::Time time, const OcspOptions& options) {
   if (next_update.has_value()) {
     if (*next_update < this_update) {
-      return absl::StrCat("nextUpdate ", TimeText(*next_update),
-                          " is before thisUpdate ", TimeText(this_update));
+      return absl::StrCat("nextUpdate ", TimeToString(*next_update),
+                          " is before thisUpdate ", TimeToString(this_update));
     }
     if (time > *next_update + options.clock_skew) {
-      return absl::StrCat("stale response: nextUpdate ", TimeText(*next_update),
+      return absl::StrCat("stale response: nextUpdate ", TimeToString(*next_update),
                           " has passed (RFC 6960 4.2.2.1)");
     }
     return "";
   }
   if (time > this_update + options.max_age_without_next_update + options.clock_skew) {
     return absl::StrCat("stale response: no nextUpdate and thisUpdate ",
-                        TimeText(this_update), " is older than ",
+                        TimeToString(this_update), " is older than ",
                         absl::FormatDuration(options.max_age_without_next_update),
                         " (RFC 6960 4.2.2.1)");
   }
@@ -392,8 +368,8 @@ void EvaluateSingleResponse(OCSP_SINGLERESP* single, absl::Time time,
   }
   // 4.2.2.1: "thisUpdate ... sufficiently recent", never in the future.
   if (this_update > time + options.clock_skew) {
-    findings->notes.push_back(absl::StrCat("thisUpdate ", TimeText(this_update),
-                                           " is after the time ", TimeText(time),
+    findings->notes.push_back(absl::StrCat("thisUpdate ", TimeToString(this_update),
+                                           " is after the time ", TimeToString(time),
                                            " (RFC 6960 4.2.2.1)"));
     return;
   }
@@ -407,7 +383,7 @@ void EvaluateSingleResponse(OCSP_SINGLERESP* single, absl::Time time,
                            : reason;
       absl::Time revoked_at;
       const std::string at = Asn1TimeToAbsl(revocation_time, &revoked_at)
-                                 ? TimeText(revoked_at)
+                                 ? TimeToString(revoked_at)
                                  : "?";
       if (!findings->revoked || (findings->reason == kCrlReasonCertificateHold &&
                                  code != kCrlReasonCertificateHold)) {
@@ -426,8 +402,8 @@ void EvaluateSingleResponse(OCSP_SINGLERESP* single, absl::Time time,
       }
       findings->good = true;
       findings->good_text = absl::StrCat(
-          "certStatus good, thisUpdate ", TimeText(this_update),
-          next_update.has_value() ? absl::StrCat(", nextUpdate ", TimeText(*next_update))
+          "certStatus good, thisUpdate ", TimeToString(this_update),
+          next_update.has_value() ? absl::StrCat(", nextUpdate ", TimeToString(*next_update))
                                   : ", no nextUpdate");
       return;
     case V_OCSP_CERTSTATUS_UNKNOWN:

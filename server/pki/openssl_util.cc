@@ -1,7 +1,11 @@
 #include "server/pki/openssl_util.h"
 
 #include <openssl/err.h>
+#include <openssl/bio.h>
+#include <openssl/objects.h>
 #include <openssl/sha.h>
+
+#include "absl/strings/str_cat.h"
 
 namespace chainverify::pki {
 
@@ -33,6 +37,33 @@ std::string DrainOpenSslErrors() {
     out += buf;
   }
   return out;
+}
+
+std::string NameToString(const X509_NAME* name) {
+  std::unique_ptr<BIO, OpenSslDeleter<BIO, BIO_free_all>> bio(BIO_new(BIO_s_mem()));
+  X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+  char* data = nullptr;
+  const long len = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, len);
+}
+
+std::string TimeToString(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
+}
+
+std::string OidToString(const ASN1_OBJECT* obj) {
+  const int len = OBJ_obj2txt(nullptr, 0, obj, /*no_name=*/1);
+  if (len <= 0) return "";
+  std::string text(static_cast<size_t>(len) + 1, '\0');
+  OBJ_obj2txt(&text[0], len + 1, obj, /*no_name=*/1);
+  text.resize(static_cast<size_t>(len));
+  return text;
+}
+
+std::string OidToDescription(const ASN1_OBJECT* obj) {
+  const int nid = OBJ_obj2nid(obj);
+  if (nid == NID_undef) return OidToString(obj);
+  return absl::StrCat(OidToString(obj), " (", OBJ_nid2ln(nid), ")");
 }
 
 }  // namespace chainverify::pki

@@ -10,6 +10,7 @@
 #include <openssl/x509v3.h>
 
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace chainverify::pki {
 
@@ -34,6 +35,17 @@ std::string Sha256(absl::string_view data);
 
 // The text of OpenSSL's error queue (and clears it), for diagnostics.
 std::string DrainOpenSslErrors();
+
+// RFC 2253 text of a name (UTF-8 kept as is), for diagnostics and details.
+std::string NameToString(const X509_NAME* name);
+
+// "2026-11-27T02:30:00Z".
+std::string TimeToString(absl::Time t);
+
+// Dotted text of an OID ("2.5.29.20"); "" when it has none.
+std::string OidToString(const ASN1_OBJECT* obj);
+// Dotted text plus OpenSSL's long name when known: "2.5.29.20 (X509v3 CRL Number)".
+std::string OidToDescription(const ASN1_OBJECT* obj);
 
 }  // namespace chainverify::pki
 
