@@ -2,6 +2,7 @@
 //
 //   chainverify verify --chain leaf.pem,intermediates.pem --host
 //   api.example.com
+//   chainverify verify --connect api.example.com:443
 //
 // Exit codes: 0 TRUSTED, 1 REJECTED, 2 any error (bad flags, unreadable file,
 // RPC failure), so scripts can tell "the chain is bad" from "we could not
@@ -34,6 +35,7 @@
 #include "chainverify/v1/verifier.pb.h"
 #include "client/audit_tool.h"
 #include "client/chainverify_client.h"
+#include "client/tls_capture.h"
 
 ABSL_FLAG(
     std::vector<std::string>, chain, {},
@@ -43,7 +45,16 @@ ABSL_FLAG(
 ABSL_FLAG(
     std::string, host, "",
     "Name the peer should have: a DNS name or IP address, matched against "
-    "the leaf's subjectAltName. Empty: no name check.");
+    "the leaf's subjectAltName. Empty: no name check (with --connect: "
+    "--servername, else the host of --connect).");
+ABSL_FLAG(std::string, connect, "",
+          "HOST:PORT or [IPV6]:PORT of a TLS server: instead of reading "
+          "certificate files, connect, complete a handshake without "
+          "verifying it, and upload the chain and stapled OCSP response the "
+          "server presented.");
+ABSL_FLAG(std::string, servername, "",
+          "With --connect: the TLS server name (SNI) to send. Empty: the host "
+          "of --connect unless it is an IP address.");
 ABSL_FLAG(std::string, usage, "server",
           "What the leaf is used for: 'server' (TLS server) or 'client' (TLS "
           "client).");
@@ -76,6 +87,8 @@ namespace v1 = ::chainverify::v1;
 
 constexpr char kDefaultServer[] = "127.0.0.1:50051";
 constexpr char kServerEnvVar[] = "CHAINVERIFY_SERVER";
+// For the TCP connect, and for each read or write of the TLS handshake.
+constexpr absl::Duration kConnectTimeout = absl::Seconds(10);
 
 // Prints a one-line error and returns the error exit code.
 int Fail(absl::string_view message) {
@@ -195,7 +208,24 @@ absl::StatusOr<v1::VerifyRequest> BuildVerifyRequest(
   absl::Status labels =
       ParseLabels(absl::GetFlag(FLAGS_label), request.mutable_labels());
   if (!labels.ok()) return labels;
-  request.set_peer_name(absl::GetFlag(FLAGS_host));
+  const std::string connect = absl::GetFlag(FLAGS_connect);
+  std::string peer_name = absl::GetFlag(FLAGS_host);
+  if (connect.empty() && !absl::GetFlag(FLAGS_servername).empty()) {
+    return absl::InvalidArgumentError("--servername needs --connect");
+  }
+  if (!connect.empty()) {
+    std::string connect_host, connect_port;
+    if (absl::Status s = SplitHostPort(connect, &connect_host, &connect_port);
+        !s.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--connect: ", s.message()));
+    }
+    if (peer_name.empty()) {
+      peer_name = absl::GetFlag(FLAGS_servername);
+      if (peer_name.empty()) peer_name = connect_host;
+    }
+  }
+  request.set_peer_name(peer_name);
   request.set_policy(absl::GetFlag(FLAGS_policy));
   request.set_request_id(absl::GetFlag(FLAGS_request_id));
 
@@ -204,9 +234,28 @@ absl::StatusOr<v1::VerifyRequest> BuildVerifyRequest(
     if (!file.empty()) files.push_back(file);  // Tolerate "a.pem,,b.pem".
   }
   files.insert(files.end(), file_args.begin(), file_args.end());
+  if (!connect.empty()) {
+    if (!files.empty()) {
+      return absl::InvalidArgumentError(
+          "give either --connect or certificate files, not both");
+    }
+    absl::StatusOr<CapturedHandshake> captured = CaptureHandshake(
+        connect, absl::GetFlag(FLAGS_servername), kConnectTimeout);
+    if (!captured.ok()) {
+      return absl::Status(captured.status().code(),
+                          absl::StrCat("--connect ",
+                                       captured.status().message()));
+    }
+    for (std::string& der : captured->chain_der) {
+      request.add_certificates(std::move(der));
+    }
+    request.set_stapled_ocsp_response(std::move(captured->stapled_ocsp_der));
+    return request;
+  }
   if (files.empty()) {
     return absl::InvalidArgumentError(
-        "no certificates: give --chain FILE[,FILE...] or files after 'verify'");
+        "no certificates: give --chain FILE[,FILE...], files after 'verify', "
+        "or --connect HOST:PORT");
   }
   absl::StatusOr<std::vector<std::string>> certificates =
       ReadCertificateFiles(files);
@@ -310,14 +359,17 @@ std::string UsageText() {
       "       [--policy NAME] [--time RFC3339] [--json] [--server HOST:PORT]\n"
       "       [--request_id ID] [--label k=v[,k=v...]]\n"
       "       [--tls_ca FILE [--tls_cert FILE --tls_key FILE]]\n"
+      "verify --connect HOST:PORT [--servername NAME] [other flags as above]\n"
       "  Certificate files come from --chain (comma-separated) followed by "
       "the\n"
       "  arguments after 'verify', leaf first. Each is PEM (one or more\n"
-      "  CERTIFICATE blocks) or DER.\n"
+      "  CERTIFICATE blocks) or DER. With --connect, the chain and stapled\n"
+      "  OCSP response come from a TLS handshake with HOST:PORT (not\n"
+      "  verified locally); --host defaults to --servername, else HOST.\n"
       "\n"
       "Exit status: 0 TRUSTED, 1 REJECTED, 2 error (bad flags, unreadable "
       "file,\n"
-      "RPC failure).");
+      "TLS connect or handshake failure, RPC failure).");
   return text;
 }
 

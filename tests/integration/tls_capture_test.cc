@@ -1,0 +1,330 @@
+// `chainverify verify --connect`: CaptureHandshake against a real
+// `openssl s_server` serving a test PKI, and the real CLI uploading what it
+// captured to the real chainverifyd.
+#include "client/tls_capture.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/pem.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gtest/gtest.h"
+#include "tests/integration/server_process.h"
+#include "tests/testutil/test_pki.h"
+
+namespace chainverify {
+namespace {
+
+using ::chainverify::client::CaptureHandshake;
+using ::chainverify::client::CapturedHandshake;
+using ::chainverify::testing::CertSpec;
+using ::chainverify::testing::IntermediateSpec;
+using ::chainverify::testing::LeafSpec;
+using ::chainverify::testing::MustIssue;
+using ::chainverify::testing::RootSpec;
+using ::chainverify::testing::RunCommand;
+using ::chainverify::testing::Runfile;
+using ::chainverify::testing::ServerProcess;
+using ::chainverify::testing::TestCert;
+
+std::string Tmp(const std::string& name) {
+  return absl::StrCat(std::getenv("TEST_TMPDIR"), "/", name);
+}
+
+void Write(const std::string& path, const std::string& contents) {
+  std::ofstream(path, std::ios::binary) << contents;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)),
+                     std::istreambuf_iterator<char>());
+}
+
+std::string KeyPem(const TestCert& cert) {
+  BIO* bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_PrivateKey(bio, cert.key.get(), nullptr, nullptr, 0, nullptr,
+                           nullptr);
+  char* data = nullptr;
+  const long len = BIO_get_mem_data(bio, &data);
+  std::string out(data, len);
+  BIO_free(bio);
+  return out;
+}
+
+int FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// Whether something listens on `port`, from /proc/net/tcp{,6} rather than by
+// connecting: s_server serves one connection at a time, and a probe would
+// count as one.
+bool PortListening(int port) {
+  const std::string hex_port = absl::AsciiStrToUpper(
+      absl::StrCat(":", absl::Hex(port, absl::kZeroPad4)));
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::ifstream in(table);
+    for (std::string line; std::getline(in, line);) {
+      // Fields: sl local_address rem_address st ...; st 0A is LISTEN.
+      std::istringstream fields(line);
+      std::string sl, local, remote, state;
+      fields >> sl >> local >> remote >> state;
+      if (state == "0A" && absl::EndsWith(local, hex_port)) return true;
+    }
+  }
+  return false;
+}
+
+// A helper process (openssl s_server), killed when the test ends.
+class Helper {
+ public:
+  Helper(std::vector<std::string> args, int port) {
+    pid_ = fork();
+    if (pid_ == 0) {
+      freopen("/dev/null", "r", stdin);
+      freopen("/dev/null", "w", stdout);
+      freopen("/dev/null", "w", stderr);
+      std::vector<char*> argv;
+      for (std::string& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+    for (int i = 0; i < 200 && !PortListening(port); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    listening_ = PortListening(port);
+  }
+  ~Helper() {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  bool listening() const { return listening_; }
+
+ private:
+  pid_t pid_;
+  bool listening_ = false;
+};
+
+std::string IndexTime(absl::Time t) {
+  return absl::FormatTime("%y%m%d%H%M%SZ", t, absl::UTCTimeZone());
+}
+
+class TlsCaptureTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    pki_ = new Pki;
+    Pki& p = *pki_;
+    p.root = MustIssue(RootSpec("Capture Root"), nullptr);
+    p.inter = MustIssue(IntermediateSpec("Capture CA"), &p.root);
+    CertSpec leaf = LeafSpec("localhost", {"localhost"});
+    leaf.ip_addresses = {"127.0.0.1"};
+    p.leaf = MustIssue(leaf, &p.inter);
+    p.extra = MustIssue(RootSpec("Unrelated Root"), nullptr);
+
+    Write(Tmp("root.pem"), p.root.pem());
+    Write(Tmp("inter.pem"), p.inter.pem());
+    Write(Tmp("inter.key"), KeyPem(p.inter));
+    Write(Tmp("leaf.pem"), p.leaf.pem());
+    Write(Tmp("leaf.key"), KeyPem(p.leaf));
+    // Served after the leaf, in this order: the extra one, then the CA.
+    Write(Tmp("extra_and_intermediate.pem"), p.extra.pem() + p.inter.pem());
+
+    // A real OCSP response for the leaf, signed by its CA, for stapling.
+    const absl::Time now = absl::Now();
+    Write(Tmp("index.txt"),
+          absl::StrCat("V\t", IndexTime(now + absl::Hours(24 * 365)), "\t\t",
+                       p.leaf.serial_hex(), "\tunknown\t/CN=localhost\n"));
+    std::string out;
+    ocsp_status_ = RunCommand(
+        {"/usr/bin/openssl", "ocsp", "-index", Tmp("index.txt"), "-rsigner",
+         Tmp("inter.pem"), "-rkey", Tmp("inter.key"), "-CA", Tmp("inter.pem"),
+         "-issuer", Tmp("inter.pem"), "-cert", Tmp("leaf.pem"), "-respout",
+         Tmp("resp.der"), "-ndays", "1"},
+        &out);
+
+    port_ = FreePort();
+    plain_ = new Helper(ServerArgs(port_, {}), port_);
+    stapling_port_ = FreePort();
+    stapling_ = new Helper(
+        ServerArgs(stapling_port_, {"-status_file", Tmp("resp.der")}),
+        stapling_port_);
+
+    Write(Tmp("policy.textproto"),
+          "version: \"capture-1\" default_policy: \"p\"\n"
+          "policies { name: \"p\" trust_stores { pem_file: \"root.pem\" } "
+          "profile: RFC5280 }\n");
+  }
+
+  static void TearDownTestSuite() {
+    delete plain_;
+    delete stapling_;
+    delete pki_;
+  }
+
+  static std::vector<std::string> ServerArgs(int port,
+                                             std::vector<std::string> extra) {
+    std::vector<std::string> args = {
+        "/usr/bin/openssl", "s_server", "-accept", absl::StrCat(port),
+        "-cert", Tmp("leaf.pem"), "-key", Tmp("leaf.key"), "-cert_chain",
+        Tmp("extra_and_intermediate.pem"), "-www", "-quiet"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  }
+
+  static std::string Target(int port) {
+    return absl::StrCat("127.0.0.1:", port);
+  }
+
+  struct Pki {
+    TestCert root, inter, leaf, extra;
+  };
+  static Pki* pki_;
+  static Helper* plain_;
+  static Helper* stapling_;
+  static int port_;
+  static int stapling_port_;
+  static int ocsp_status_;
+};
+
+TlsCaptureTest::Pki* TlsCaptureTest::pki_ = nullptr;
+Helper* TlsCaptureTest::plain_ = nullptr;
+Helper* TlsCaptureTest::stapling_ = nullptr;
+int TlsCaptureTest::port_ = 0;
+int TlsCaptureTest::stapling_port_ = 0;
+int TlsCaptureTest::ocsp_status_ = -1;
+
+TEST_F(TlsCaptureTest, CapturesTheChainAsServed) {
+  ASSERT_TRUE(plain_->listening());
+  absl::StatusOr<CapturedHandshake> captured =
+      CaptureHandshake(Target(port_), "localhost", absl::Seconds(10));
+  ASSERT_TRUE(captured.ok()) << captured.status();
+  ASSERT_EQ(captured->chain_der.size(), 3u);
+  EXPECT_EQ(captured->chain_der[0], pki_->leaf.der);
+  EXPECT_EQ(captured->chain_der[1], pki_->extra.der);
+  EXPECT_EQ(captured->chain_der[2], pki_->inter.der);
+  EXPECT_TRUE(captured->stapled_ocsp_der.empty());
+  EXPECT_TRUE(absl::StartsWith(captured->negotiated_protocol, "TLSv1"))
+      << captured->negotiated_protocol;
+}
+
+TEST_F(TlsCaptureTest, NoServernameForAnIpTarget) {
+  ASSERT_TRUE(plain_->listening());
+  absl::StatusOr<CapturedHandshake> captured =
+      CaptureHandshake(Target(port_), "", absl::Seconds(10));
+  ASSERT_TRUE(captured.ok()) << captured.status();
+  ASSERT_EQ(captured->chain_der.size(), 3u);
+  EXPECT_EQ(captured->chain_der[0], pki_->leaf.der);
+}
+
+TEST_F(TlsCaptureTest, StapledResponseComesBackByteIdentical) {
+  ASSERT_EQ(ocsp_status_, 0) << "openssl ocsp could not make a response";
+  const std::string response = ReadFile(Tmp("resp.der"));
+  ASSERT_FALSE(response.empty());
+  ASSERT_TRUE(stapling_->listening());
+  absl::StatusOr<CapturedHandshake> captured =
+      CaptureHandshake(Target(stapling_port_), "localhost", absl::Seconds(10));
+  ASSERT_TRUE(captured.ok()) << captured.status();
+  EXPECT_EQ(captured->chain_der.size(), 3u);
+  EXPECT_EQ(captured->stapled_ocsp_der, response);
+}
+
+TEST_F(TlsCaptureTest, RefusedPortFailsQuicklyNamingTheTarget) {
+  const std::string target = Target(FreePort());
+  const absl::Time start = absl::Now();
+  absl::StatusOr<CapturedHandshake> captured =
+      CaptureHandshake(target, "localhost", absl::Seconds(10));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(3));
+  ASSERT_FALSE(captured.ok());
+  EXPECT_EQ(captured.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(absl::StrContains(captured.status().message(), target))
+      << captured.status();
+}
+
+TEST_F(TlsCaptureTest, MalformedTargetsAreInvalidArguments) {
+  for (const char* target : {"localhost", "localhost:", "localhost:0",
+                             "localhost:99999", "::1:443", ":443", "[::1"}) {
+    EXPECT_EQ(CaptureHandshake(target, "", absl::Seconds(1)).status().code(),
+              absl::StatusCode::kInvalidArgument)
+        << target;
+  }
+}
+
+TEST_F(TlsCaptureTest, CliUploadsTheCapturedChain) {
+  ASSERT_TRUE(plain_->listening());
+  absl::StatusOr<ServerProcess> server = ServerProcess::Start(
+      Runfile("server/chainverifyd"),
+      {"--policy_file=" + Tmp("policy.textproto"),
+       "--audit_log=" + Tmp("audit.log")});
+  ASSERT_TRUE(server.ok()) << server.status();
+  const std::string cli = Runfile("client/chainverify");
+  const std::string server_flag = "--server=" + server->target();
+
+  std::string out;
+  EXPECT_EQ(RunCommand({cli, "verify", "--connect", Target(port_),
+                        "--servername", "localhost", server_flag, "--json"},
+                       &out),
+            0)
+      << out;
+  EXPECT_TRUE(absl::StrContains(out, "\"verdict\":\"TRUSTED\"")) << out;
+  // The unrelated certificate, uploaded second, was not needed.
+  EXPECT_TRUE(absl::StrContains(out, "\"unused_certificate_indices\":[1]"))
+      << out;
+
+  // The IP of --connect is the name to check when no other is given.
+  out.clear();
+  EXPECT_EQ(
+      RunCommand({cli, "verify", "--connect", Target(port_), server_flag}, &out),
+      0)
+      << out;
+
+  out.clear();
+  EXPECT_EQ(RunCommand({cli, "verify", "--connect", Target(port_),
+                        "--servername", "wrong.example", server_flag, "--json"},
+                       &out),
+            1)
+      << out;
+
+  // Nothing listening: an error, not a verdict.
+  out.clear();
+  EXPECT_EQ(RunCommand({cli, "verify", "--connect", Target(FreePort()),
+                        server_flag},
+                       &out),
+            2);
+  // --connect and files are exclusive.
+  EXPECT_EQ(RunCommand({cli, "verify", "--connect", Target(port_), server_flag,
+                        Tmp("leaf.pem")},
+                       &out),
+            2);
+}
+
+}  // namespace
+}  // namespace chainverify
