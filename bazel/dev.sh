@@ -11,7 +11,7 @@ PACKAGES=(
   bazel-bootstrap bazel-rules-java g++ pkg-config python3 ca-certificates openssl
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libssl-dev libgtest-dev zlib1g-dev publicsuffix libcurl4-openssl-dev
-  prometheus-cpp-dev libbenchmark-dev
+  prometheus-cpp-dev libbenchmark-dev python3-grpcio python3-protobuf
 )
 
 install_missing() {
@@ -35,6 +35,51 @@ limbo_path() {
   [ -f "$default" ] && realpath "$default" || echo ""
 }
 
+# A one-case failing JUnit file, for when the Node tests could not run at all.
+junit_failure() {
+  local out="$1" message="$2"
+  printf '<?xml version="1.0" encoding="utf-8"?>\n<testsuites>\n\t<testcase name="client/node: %s" classname="client_node">\n\t\t<failure message="%s"/>\n\t</testcase>\n</testsuites>\n' \
+    "$message" "$message" >"$out"
+}
+
+# The Node client's end-to-end tests (client/node/test/) against the chainverifyd
+# `bazel test //...` just built. Their JUnit file goes where test_summary.py counts it:
+# <bazel-testlogs>/client_node/test.xml.
+# Usage: node_tests TESTLOGS_DIR BAZEL_BIN_DIR LIMBO [bazel test args...]
+node_tests() {
+  local testlogs="$1" bindir="$2" limbo="$3"
+  shift 3
+  if [ ! -d "$testlogs" ]; then
+    echo "client/node: $testlogs missing (bazel failed early), Node tests not run" >&2
+    return 1
+  fi
+  local out="$testlogs/client_node/test.xml"
+  # Same configuration as the `bazel test` above when it had no extra arguments (CI);
+  # otherwise that run built the binary in its own configuration already.
+  if [ $# -eq 0 ] && ! bazel build --test_env=CHAINVERIFY_LIMBO="$limbo" //server:chainverifyd >&2; then
+    mkdir -p "$(dirname "$out")"
+    junit_failure "$out" "bazel build //server:chainverifyd failed"; return 1
+  fi
+  mkdir -p "$(dirname "$out")"
+  rm -f "$out"
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    junit_failure "$out" "node and npm (Node 20 or later) are not installed"; return 1
+  fi
+  # npm ci only when the lock file changed since the last successful install.
+  if ! cmp -s client/node/package-lock.json client/node/node_modules/.chainverify-installed-lock; then
+    if ! (cd client/node && npm ci --no-audit --no-fund >&2 \
+          && cp package-lock.json node_modules/.chainverify-installed-lock); then
+      junit_failure "$out" "npm ci failed"; return 1
+    fi
+  fi
+  local rc=0
+  CHAINVERIFYD="$bindir/server/chainverifyd" node --test \
+    --test-reporter=spec --test-reporter-destination=stderr \
+    --test-reporter=junit --test-reporter-destination="$out" client/node/test/ || rc=$?
+  [ -s "$out" ] || junit_failure "$out" "node --test wrote no JUnit output (exit $rc)"
+  return $rc
+}
+
 case "${1:-}" in
   serve)
     shift
@@ -49,7 +94,18 @@ case "${1:-}" in
     [ -n "$limbo" ] || echo "WARNING: x509-limbo suite not found (../shared/conformance/limbo.json.gz or \$CHAINVERIFY_LIMBO): the conformance test will report it as absent" >&2
     status=0
     bazel test //... --test_env=CHAINVERIFY_LIMBO="$limbo" "$@" || status=$?
-    python3 bazel/test_summary.py bazel-testlogs "$status"
+    # The bazel-* symlinks are shared with every bazel command run in this workspace
+    # (another one with -c opt repoints them): resolve this run's directories now.
+    if [ $# -eq 0 ]; then
+      testlogs="$(bazel info --test_env=CHAINVERIFY_LIMBO="$limbo" bazel-testlogs)" \
+        || testlogs="$(readlink -f bazel-testlogs)"
+      bindir="$(bazel info --test_env=CHAINVERIFY_LIMBO="$limbo" bazel-bin)" || bindir="$(readlink -f bazel-bin)"
+    else
+      testlogs="$(readlink -f bazel-testlogs)"
+      bindir="$(readlink -f bazel-bin)"
+    fi
+    node_tests "$testlogs" "$bindir" "$limbo" "$@" || status=$?
+    python3 bazel/test_summary.py "$testlogs" "$status"
     exit $status
     ;;
   *)
