@@ -62,71 +62,14 @@ std::string KeyPem(const TestCert& cert) {
   return out;
 }
 
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
-// Whether something listens on `port`, read from /proc/net/tcp{,6} rather than
-// by connecting: `openssl ocsp` serves one connection at a time and stalls on
-// a probe that connects and sends nothing.
-bool PortListening(int port) {
-  const std::string hex_port = absl::AsciiStrToUpper(absl::StrCat(":", absl::Hex(port, absl::kZeroPad4)));
-  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
-    std::ifstream in(table);
-    for (std::string line; std::getline(in, line);) {
-      // Fields: sl local_address rem_address st ...; st 0A is LISTEN.
-      std::istringstream fields(line);
-      std::string sl, local, remote, state;
-      fields >> sl >> local >> remote >> state;
-      if (state == "0A" && absl::EndsWith(local, hex_port)) return true;
-    }
-  }
-  return false;
-}
-
-// A helper process (responder, HTTP server), killed when the test ends.
-class Helper {
- public:
-  Helper(std::vector<std::string> args, int port) {
-    pid_ = fork();
-    if (pid_ == 0) {
-      freopen("/dev/null", "w", stdout);
-      freopen("/dev/null", "w", stderr);
-      std::vector<char*> argv;
-      for (std::string& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    for (int i = 0; i < 100 && !PortListening(port); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-  }
-  ~Helper() {
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-  }
-
- private:
-  pid_t pid_;
-};
-
 std::string IndexTime(absl::Time t) { return absl::FormatTime("%y%m%d%H%M%SZ", t, absl::UTCTimeZone()); }
 
 class RevocationPolicyTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    const int ocsp_port = ocsp_port_ = FreePort();
-    const int http_port = FreePort();
-    dead_port_ = FreePort();
+    const int ocsp_port = ocsp_port_ = testing::FreeLoopbackPort();
+    const int http_port = testing::FreeLoopbackPort();
+    dead_port_ = testing::FreeLoopbackPort();
     const std::string ocsp_url = absl::StrCat("http://127.0.0.1:", ocsp_port, "/");
     const std::string crl_base = absl::StrCat("http://127.0.0.1:", http_port, "/");
 
@@ -174,11 +117,11 @@ class RevocationPolicyTest : public ::testing::Test {
     Write(Tmp("forged.crl"),
           *IssueCrl(impostor, {}, now - absl::Hours(1), now + absl::Hours(24)));
 
-    ocsp_ = new Helper({"/usr/bin/openssl", "ocsp", "-index", Tmp("index.txt"), "-port",
+    ocsp_ = new testing::HelperProcess({"/usr/bin/openssl", "ocsp", "-index", Tmp("index.txt"), "-port",
                         absl::StrCat(ocsp_port), "-rsigner", Tmp("ca.pem"), "-rkey", Tmp("ca.key"),
                         "-CA", Tmp("ca.pem"), "-nmin", "10"},
                        ocsp_port);
-    http_ = new Helper({"/usr/bin/python3", "-m", "http.server", absl::StrCat(http_port),
+    http_ = new testing::HelperProcess({"/usr/bin/python3", "-m", "http.server", absl::StrCat(http_port),
                         "--bind", "127.0.0.1", "--directory", Tmp("www")},
                        http_port);
 
@@ -249,8 +192,8 @@ class RevocationPolicyTest : public ::testing::Test {
     TestCert root, inter, revoked_inter, good, revoked, unreachable, under_revoked_ca;
   };
   static Pki* pki_;
-  static Helper* ocsp_;
-  static Helper* http_;
+  static testing::HelperProcess* ocsp_;
+  static testing::HelperProcess* http_;
   static int dead_port_;
   static int ocsp_port_;
   std::unique_ptr<ServerProcess> server_;
@@ -258,8 +201,8 @@ class RevocationPolicyTest : public ::testing::Test {
 };
 
 RevocationPolicyTest::Pki* RevocationPolicyTest::pki_ = nullptr;
-Helper* RevocationPolicyTest::ocsp_ = nullptr;
-Helper* RevocationPolicyTest::http_ = nullptr;
+testing::HelperProcess* RevocationPolicyTest::ocsp_ = nullptr;
+testing::HelperProcess* RevocationPolicyTest::http_ = nullptr;
 int RevocationPolicyTest::dead_port_ = 0;
 int RevocationPolicyTest::ocsp_port_ = 0;
 

@@ -263,23 +263,6 @@ TEST_F(ServerIntegrationTest, HealthServiceReportsServing) {
   EXPECT_EQ(bytes, std::string("\x08\x01", 2));  // status: SERVING
 }
 
-std::string HttpGet(int port, const std::string& path) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) return "";
-  const std::string request = absl::StrCat("GET ", path, " HTTP/1.0\r\n\r\n");
-  write(fd, request.data(), request.size());
-  std::string response;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof(buf))) > 0) response.append(buf, n);
-  close(fd);
-  return response;
-}
-
 TEST_F(ServerIntegrationTest, MetricsCountDecisionsAndErrors) {
   v1::VerifyResponse response;
   ASSERT_TRUE(Call(SeedRequest(), &response).ok());
@@ -290,7 +273,7 @@ TEST_F(ServerIntegrationTest, MetricsCountDecisionsAndErrors) {
   EXPECT_FALSE(Call(v1::VerifyRequest(), &response).ok());
 
   ASSERT_GT(server_->metrics_port(), 0);
-  const std::string text = HttpGet(server_->metrics_port(), "/metrics");
+  const std::string text = testing::HttpGet(server_->metrics_port(), "/metrics");
   EXPECT_NE(text.find(R"(chainverify_decisions_total{policy="fleet",status="OK",verdict="TRUSTED"} 2)"),
             std::string::npos)
       << text;

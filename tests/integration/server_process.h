@@ -36,6 +36,35 @@ class ServerProcess {
   int metrics_port_ = 0;
 };
 
+// A helper process (an OCSP responder, an HTTP or TLS server) started for a
+// test and killed with SIGKILL when it goes out of scope. Stdio goes to
+// /dev/null.
+class HelperProcess {
+ public:
+  // Starts argv (argv[0] an absolute path) and waits up to 10 s for something
+  // to listen on `port` (see PortListening).
+  HelperProcess(std::vector<std::string> argv, int port);
+  ~HelperProcess();
+  HelperProcess(const HelperProcess&) = delete;
+  HelperProcess& operator=(const HelperProcess&) = delete;
+  bool listening() const { return listening_; }
+
+ private:
+  pid_t pid_ = -1;
+  bool listening_ = false;
+};
+
+// A loopback TCP port that was free a moment ago.
+int FreeLoopbackPort();
+
+// Whether something listens on `port`, read from /proc/net/tcp{,6} rather than
+// by connecting: `openssl ocsp` and `openssl s_server` serve one connection at
+// a time and stall on a probe that connects and sends nothing.
+bool PortListening(int port);
+
+// The whole HTTP/1.0 response to GET `path` on 127.0.0.1:`port`, or "".
+std::string HttpGet(int port, const std::string& path);
+
 // Path of a runfile, e.g. "server/chainverifyd".
 std::string Runfile(const std::string& path);
 

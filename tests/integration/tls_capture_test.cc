@@ -72,68 +72,6 @@ std::string KeyPem(const TestCert& cert) {
   return out;
 }
 
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
-// Whether something listens on `port`, from /proc/net/tcp{,6} rather than by
-// connecting: s_server serves one connection at a time, and a probe would
-// count as one.
-bool PortListening(int port) {
-  const std::string hex_port = absl::AsciiStrToUpper(
-      absl::StrCat(":", absl::Hex(port, absl::kZeroPad4)));
-  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
-    std::ifstream in(table);
-    for (std::string line; std::getline(in, line);) {
-      // Fields: sl local_address rem_address st ...; st 0A is LISTEN.
-      std::istringstream fields(line);
-      std::string sl, local, remote, state;
-      fields >> sl >> local >> remote >> state;
-      if (state == "0A" && absl::EndsWith(local, hex_port)) return true;
-    }
-  }
-  return false;
-}
-
-// A helper process (openssl s_server), killed when the test ends.
-class Helper {
- public:
-  Helper(std::vector<std::string> args, int port) {
-    pid_ = fork();
-    if (pid_ == 0) {
-      freopen("/dev/null", "r", stdin);
-      freopen("/dev/null", "w", stdout);
-      freopen("/dev/null", "w", stderr);
-      std::vector<char*> argv;
-      for (std::string& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    for (int i = 0; i < 200 && !PortListening(port); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    listening_ = PortListening(port);
-  }
-  ~Helper() {
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-  }
-  bool listening() const { return listening_; }
-
- private:
-  pid_t pid_;
-  bool listening_ = false;
-};
-
 std::string IndexTime(absl::Time t) {
   return absl::FormatTime("%y%m%d%H%M%SZ", t, absl::UTCTimeZone());
 }
@@ -171,10 +109,10 @@ class TlsCaptureTest : public ::testing::Test {
          Tmp("resp.der"), "-ndays", "1"},
         &out);
 
-    port_ = FreePort();
-    plain_ = new Helper(ServerArgs(port_, {}), port_);
-    stapling_port_ = FreePort();
-    stapling_ = new Helper(
+    port_ = testing::FreeLoopbackPort();
+    plain_ = new testing::HelperProcess(ServerArgs(port_, {}), port_);
+    stapling_port_ = testing::FreeLoopbackPort();
+    stapling_ = new testing::HelperProcess(
         ServerArgs(stapling_port_, {"-status_file", Tmp("resp.der")}),
         stapling_port_);
 
@@ -208,16 +146,16 @@ class TlsCaptureTest : public ::testing::Test {
     TestCert root, inter, leaf, extra;
   };
   static Pki* pki_;
-  static Helper* plain_;
-  static Helper* stapling_;
+  static testing::HelperProcess* plain_;
+  static testing::HelperProcess* stapling_;
   static int port_;
   static int stapling_port_;
   static int ocsp_status_;
 };
 
 TlsCaptureTest::Pki* TlsCaptureTest::pki_ = nullptr;
-Helper* TlsCaptureTest::plain_ = nullptr;
-Helper* TlsCaptureTest::stapling_ = nullptr;
+testing::HelperProcess* TlsCaptureTest::plain_ = nullptr;
+testing::HelperProcess* TlsCaptureTest::stapling_ = nullptr;
 int TlsCaptureTest::port_ = 0;
 int TlsCaptureTest::stapling_port_ = 0;
 int TlsCaptureTest::ocsp_status_ = -1;
@@ -258,7 +196,7 @@ TEST_F(TlsCaptureTest, StapledResponseComesBackByteIdentical) {
 }
 
 TEST_F(TlsCaptureTest, RefusedPortFailsQuicklyNamingTheTarget) {
-  const std::string target = Target(FreePort());
+  const std::string target = Target(testing::FreeLoopbackPort());
   const absl::Time start = absl::Now();
   absl::StatusOr<CapturedHandshake> captured =
       CaptureHandshake(target, "localhost", absl::Seconds(10));
@@ -315,7 +253,7 @@ TEST_F(TlsCaptureTest, CliUploadsTheCapturedChain) {
 
   // Nothing listening: an error, not a verdict.
   out.clear();
-  EXPECT_EQ(RunCommand({cli, "verify", "--connect", Target(FreePort()),
+  EXPECT_EQ(RunCommand({cli, "verify", "--connect", Target(testing::FreeLoopbackPort()),
                         server_flag},
                        &out),
             2);
