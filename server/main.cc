@@ -30,6 +30,7 @@
 #include "absl/time/time.h"
 #include "server/audit/audit_log.h"
 #include "server/logging/log.h"
+#include "server/pki/caches.h"
 #include "server/policy/policy_holder.h"
 #include "server/policy/policy_store.h"
 #include "server/service/decider.h"
@@ -103,6 +104,10 @@ ABSL_FLAG(int, max_certificate_bytes, 65536, "Largest certificate accepted, in b
 ABSL_FLAG(int, max_message_bytes, 4 << 20, "Largest gRPC message accepted, in bytes.");
 ABSL_FLAG(int, max_signature_checks, 200, "Path-building budget: signature checks per request.");
 ABSL_FLAG(int, max_iterations, 2000, "Path-building budget: candidate issuers tried per request.");
+ABSL_FLAG(int64_t, cert_cache_bytes, int64_t{64} << 20,
+          "Memory budget (estimated bytes) of the process-wide parsed-certificate cache; 0 disables it.");
+ABSL_FLAG(int64_t, signature_cache_entries, 200000,
+          "Verified signature edges remembered across requests (~200 bytes each); 0 disables it.");
 ABSL_FLAG(absl::Duration, search_deadline, absl::Seconds(2),
           "Path-building budget: wall-clock time per request.");
 
@@ -113,9 +118,22 @@ std::atomic<bool> g_stop{false};
 // The metrics that are states rather than events, refreshed from the main
 // loop: the serving policy, its earliest anchor expiry, fetch totals, audit
 // records lost (fail_open).
+void SetCacheGauges(const std::string& name, const chainverify::pki::CacheStats& stats,
+                    chainverify::service::Metrics* metrics) {
+  metrics->SetCacheStats(name, "hits", static_cast<double>(stats.hits));
+  metrics->SetCacheStats(name, "misses", static_cast<double>(stats.misses));
+  metrics->SetCacheStats(name, "evictions", static_cast<double>(stats.evictions));
+  metrics->SetCacheStats(name, "entries", static_cast<double>(stats.entries));
+  metrics->SetCacheStats(name, "cost", static_cast<double>(stats.cost));
+}
+
 void UpdateGauges(const chainverify::policy::PolicyHolder& holder,
                   const chainverify::audit::AuditLog& audit_log,
+                  const chainverify::pki::VerifierCaches& caches,
                   chainverify::service::Metrics* metrics) {
+  const chainverify::pki::VerifierCacheStats cache_stats = caches.Stats();
+  SetCacheGauges("certificates", cache_stats.certificates, metrics);
+  SetCacheGauges("signatures", cache_stats.signatures, metrics);
   const std::shared_ptr<const chainverify::policy::PolicySet> set = holder.Current();
   absl::Time earliest = absl::InfiniteFuture();
   std::map<std::string, double> fetches;
@@ -343,6 +361,14 @@ int main(int argc, char** argv) {
   }
   chainverify::service::Decider decider(policies->get(), audit_log->get(), request_limits);
   decider.SetObserver(metrics->get());
+  // Content-keyed, so one instance serves every policy and survives reloads.
+  chainverify::pki::VerifierCaches::Options cache_options;
+  cache_options.certificate_bytes =
+      static_cast<size_t>(std::max<int64_t>(0, absl::GetFlag(FLAGS_cert_cache_bytes)));
+  cache_options.signature_entries =
+      static_cast<size_t>(std::max<int64_t>(0, absl::GetFlag(FLAGS_signature_cache_entries)));
+  chainverify::pki::VerifierCaches caches(cache_options);
+  decider.SetCaches(&caches);
   chainverify::service::AdmissionControl admission(absl::GetFlag(FLAGS_max_concurrent_requests));
   chainverify::service::VerifierService service(&decider, &admission);
   chainverify::service::PolicyAdminService admin_service(policies->get(),
@@ -399,7 +425,7 @@ int main(int argc, char** argv) {
   while (!g_stop.load()) {
     if (g_reload.exchange(false)) ReloadOnSighup(policies->get());
     if (absl::Now() >= next_gauges) {
-      UpdateGauges(*policies->get(), *audit_log->get(), metrics->get());
+      UpdateGauges(*policies->get(), *audit_log->get(), caches, metrics->get());
       next_gauges = absl::Now() + absl::Seconds(2);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));

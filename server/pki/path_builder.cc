@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <utility>
 
 #include <openssl/err.h>
@@ -9,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "server/pki/caches.h"
 
 namespace chainverify::pki {
 namespace {
@@ -84,12 +86,14 @@ int KeyIdRank(const Certificate& child, const Certificate& issuer) {
 class Search {
  public:
   Search(const std::vector<CertificatePtr>& uploads, const TrustStore& store,
-         const SearchLimits& limits, int max_depth, PathValidator* validator)
+         const SearchLimits& limits, int max_depth, PathValidator* validator,
+         VerifierCaches* caches)
       : uploads_(uploads),
         store_(store),
         limits_(limits),
         max_depth_(max_depth),
         validator_(validator),
+        caches_(caches),
         deadline_(absl::Now() + limits.deadline) {}
 
   PathBuilderResult Run() {
@@ -239,8 +243,11 @@ class Search {
            x.directory_names == y.directory_names;
   }
 
-  // Verifies `child`'s signature with `issuer`'s key, memoized per request.
-  // Returns false when the signature-check budget is exhausted.
+  // Verifies `child`'s signature with `issuer`'s key, memoized per request
+  // and, when there is one, in the shared cache. A shared hit still counts
+  // against max_signature_checks: the cache saves CPU, but whether a search
+  // runs out of budget (and so the verdict) must not depend on what earlier
+  // requests left in it. Returns false when the budget is exhausted.
   bool CheckSignature(const Certificate& child, const Certificate& issuer, bool* ok) {
     auto key = std::make_pair(child.sha256(), issuer.spki_sha256());
     auto it = signature_cache_.find(key);
@@ -253,10 +260,19 @@ class Search {
            absl::StrCat("more than ", limits_.max_signature_checks, " signature checks"));
       return false;
     }
-    // X509_verify checks the outer signature with the given key; the
-    // algorithm-policy checks happen in validation.
-    *ok = X509_verify(child.x509(), issuer.public_key()) == 1;
-    ERR_clear_error();
+    std::optional<bool> shared;
+    if (caches_ != nullptr) shared = caches_->LookupSignature(child, issuer);
+    if (shared.has_value()) {
+      ++stats_.signature_cache_hits;
+      *ok = *shared;
+    } else {
+      // X509_verify checks the outer signature with the given key; the
+      // algorithm-policy checks happen in validation. The result depends only
+      // on the child's DER and the issuer's SPKI, so it can be shared.
+      *ok = X509_verify(child.x509(), issuer.public_key()) == 1;
+      ERR_clear_error();
+      if (caches_ != nullptr) caches_->RecordSignature(child, issuer, *ok);
+    }
     signature_cache_.emplace(std::move(key), *ok);
     return true;
   }
@@ -321,6 +337,7 @@ class Search {
   const SearchLimits& limits_;
   const int max_depth_;
   PathValidator* validator_;
+  VerifierCaches* const caches_;  // Not owned; may be null.
   const absl::Time deadline_;
 
   std::vector<PathElement> path_;
@@ -343,13 +360,13 @@ class Search {
 PathBuilderResult BuildPath(const std::vector<CertificatePtr>& uploads,
                             const TrustStore& trust_store,
                             const SearchLimits& limits, int max_depth,
-                            PathValidator* validator) {
+                            PathValidator* validator, VerifierCaches* caches) {
   if (uploads.empty() || uploads[0] == nullptr) {
     PathBuilderResult result;
     result.errors.Add(kCertMalformed, 0, "no parsable leaf certificate");
     return result;
   }
-  return Search(uploads, trust_store, limits, max_depth, validator).Run();
+  return Search(uploads, trust_store, limits, max_depth, validator, caches).Run();
 }
 
 }  // namespace chainverify::pki

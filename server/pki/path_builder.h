@@ -27,8 +27,11 @@
 // reported as SEARCH_LIMIT_REACHED (never as "no issuer"), since more resources
 // might have found one; running out after one was found returns the best so far.
 //
-// What it does not do: fetch missing issuers (AIA chasing), or remember
-// certificates across requests (uploads never change shared state).
+// What it does not do: fetch missing issuers (AIA chasing). Across requests it
+// remembers only signature results, and only through the optional shared
+// VerifierCaches (content-keyed, see caches.h); the verdict never depends on
+// what that cache holds, since a shared hit is charged to the signature-check
+// budget like a real check.
 #ifndef CHAINVERIFY_SERVER_PKI_PATH_BUILDER_H_
 #define CHAINVERIFY_SERVER_PKI_PATH_BUILDER_H_
 
@@ -40,6 +43,10 @@
 #include "server/pki/certificate.h"
 #include "server/pki/trust_store.h"
 #include "server/pki/validation_options.h"
+
+namespace chainverify::pki {
+class VerifierCaches;
+}  // namespace chainverify::pki
 
 namespace chainverify::pki {
 
@@ -60,7 +67,10 @@ struct SearchLimits {
 
 struct SearchStats {
   int iterations = 0;
+  // Signature results needed, including those answered by the shared cache.
   int signature_checks = 0;
+  // Of signature_checks, those the shared cache answered.
+  int signature_cache_hits = 0;
   int paths_validated = 0;
 };
 
@@ -92,10 +102,12 @@ struct PathBuilderResult {
 };
 
 // `uploads[0]` is the leaf; null entries (unparsable uploads) are ignored.
+// `caches` (may be null) is consulted and filled for signature edges.
 PathBuilderResult BuildPath(const std::vector<CertificatePtr>& uploads,
                             const TrustStore& trust_store,
                             const SearchLimits& limits, int max_depth,
-                            PathValidator* validator);
+                            PathValidator* validator,
+                            VerifierCaches* caches = nullptr);
 
 }  // namespace chainverify::pki
 

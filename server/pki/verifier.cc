@@ -18,7 +18,9 @@ VerifyResult VerifyChain(const VerifyInput& input, const VerifyPolicy& policy) {
   std::vector<CertError> parse_errors;
   for (int i = 0; i < uploaded; ++i) {
     ParseError error;
-    uploads[i] = Certificate::Parse(input.certificates[i], &error);
+    uploads[i] = policy.caches != nullptr
+                     ? policy.caches->ParseCertificate(input.certificates[i], &error)
+                     : Certificate::Parse(input.certificates[i], &error);
     if (uploads[i] == nullptr) {
       parse_errors.push_back({i == 0 ? error.id : &kCertUnusedUnparsable,
                               i == 0 ? Severity::kError : Severity::kWarning,
@@ -33,7 +35,7 @@ VerifyResult VerifyChain(const VerifyInput& input, const VerifyPolicy& policy) {
     validator.SetPolicyRules(&policy.rules, input.stapled_ocsp_response);
     PathBuilderResult built =
         BuildPath(uploads, *policy.trust_store, policy.limits,
-                  policy.validation.max_chain_length, &validator);
+                  policy.validation.max_chain_length, &validator, policy.caches);
     result.trusted = built.found_valid_path;
     result.stats = built.stats;
     for (const PathElement& e : built.path) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "server/pki/caches.h"
 #include "server/pki/cert_errors.h"
 #include "server/pki/certificate.h"
 #include "server/pki/policy_rules.h"
@@ -37,6 +38,9 @@ struct VerifyPolicy {
   ValidationOptions validation;
   SearchLimits limits;
   PolicyRules rules;
+  // Process-wide parsed-certificate and signature caches; not owned, may be
+  // null (no caching). Content-keyed, so one instance serves every policy.
+  VerifierCaches* caches = nullptr;
 };
 
 // One certificate of the chosen path.

@@ -178,6 +178,7 @@ absl::StatusOr<v1::VerifyResponse> Decider::DecideUnobserved(
   verify.validation.profile = policy->ProfileFor(input.purpose);
   // The client's deadline bounds the search too: work it cannot wait for stops.
   verify.limits.deadline = std::min(verify.limits.deadline, deadline - start);
+  verify.caches = caches_;
   pki::VerifyResult result = pki::VerifyChain(input, verify);
   *stats = result.stats;
 

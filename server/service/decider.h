@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "chainverify/v1/verifier.pb.h"
 #include "server/audit/audit_log.h"
+#include "server/pki/caches.h"
 #include "server/service/metrics.h"
 #include "server/policy/policy_holder.h"
 #include "server/policy/policy_store.h"
@@ -49,6 +50,9 @@ class Decider {
 
   // Told about every outcome (metrics). Not owned; may be null.
   void SetObserver(DecisionObserver* observer) { observer_ = observer; }
+  // Process-wide verifier caches used by every decision. Not owned; may be
+  // null (no caching). Set before serving.
+  void SetCaches(pki::VerifierCaches* caches) { caches_ = caches; }
 
   policy::PolicyHolder* policies() const { return policies_; }
   // Null when decisions are not audit-logged (tests).
@@ -65,6 +69,7 @@ class Decider {
   audit::AuditLog* audit_log_;
   const RequestLimits limits_;
   DecisionObserver* observer_ = nullptr;
+  pki::VerifierCaches* caches_ = nullptr;
 };
 
 // A fresh random decision id (128 bits, hex).

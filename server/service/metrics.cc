@@ -67,6 +67,11 @@ Metrics::Metrics()
                    .Name("chainverify_revocation_fetches")
                    .Help("Revocation data fetches by outcome (cache hit, miss, ...), running totals.")
                    .Register(*registry_)),
+      caches_(BuildGauge()
+                  .Name("chainverify_verifier_cache")
+                  .Help("Parsed-certificate and signature caches: hits, misses, evictions "
+                        "(running totals), entries and cost (current).")
+                  .Register(*registry_)),
       audit_records_lost_(BuildGauge()
                               .Name("chainverify_audit_records_lost")
                               .Help("Decisions returned without an audit record (fail_open only).")
@@ -119,6 +124,11 @@ void Metrics::SetPolicy(const std::string& version, uint64_t reload_failures,
 
 void Metrics::SetFetchTotals(const std::string& outcome, double total) {
   fetches_.Add({{"outcome", outcome}}).Set(total);
+}
+
+void Metrics::SetCacheStats(const std::string& cache, const std::string& counter,
+                            double value) {
+  caches_.Add({{"cache", cache}, {"counter", counter}}).Set(value);
 }
 
 int Metrics::port() const {

@@ -52,6 +52,11 @@ class Metrics : public DecisionObserver {
   // "refused"), as running totals.
   void SetFetchTotals(const std::string& outcome, double total);
 
+  // Shared verifier caches (pki/caches.h): `cache` is "certificates" or
+  // "signatures", `counter` one of "hits", "misses", "evictions" (running
+  // totals), "entries", "cost" (current).
+  void SetCacheStats(const std::string& cache, const std::string& counter, double value);
+
   // Audit records lost under fail_open, a running total.
   void SetAuditRecordsLost(uint64_t lost);
 
@@ -76,6 +81,7 @@ class Metrics : public DecisionObserver {
   prometheus::Gauge& reload_failures_;
   prometheus::Gauge& earliest_anchor_expiry_;
   prometheus::Family<prometheus::Gauge>& fetches_;
+  prometheus::Family<prometheus::Gauge>& caches_;
   prometheus::Gauge& audit_records_lost_;
   absl::Mutex mu_;
   prometheus::Gauge* current_policy_info_ ABSL_GUARDED_BY(mu_) = nullptr;

@@ -1,0 +1,315 @@
+// Verifications per second of the core (VerifyChain with the shared caches)
+// next to a naive OpenSSL baseline, in the same process and interleaved
+// request by request, so machine noise hits both alike.
+//
+// Baseline, per verification: d2i_X509 every upload, a fresh X509_STORE_CTX
+// over an X509_STORE holding the root (built once), X509_verify_cert with the
+// host name checked. That is what a service without caches does.
+//
+// Regimes (the root is the trust anchor; the upload is the whole chain, leaf
+// to root, then the unrelated intermediates):
+//   cold:  every chain is distinct and used once, and the caches are cleared
+//          before every verification (inside the timed region);
+//   fleet: distinct leaves under one intermediate path, whose certificates
+//          and edges were seen once before (one warming verification);
+//   warm:  the same upload repeated.
+#include <time.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <openssl/err.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "server/pki/caches.h"
+#include "server/pki/hostname_match.h"
+#include "server/pki/trust_store.h"
+#include "server/pki/verifier.h"
+#include "tests/testutil/test_pki.h"
+
+namespace chainverify {
+namespace {
+
+using testing::CertSpec;
+using testing::KeyType;
+using testing::MustIssue;
+using testing::TestCert;
+using testing::TestKey;
+
+constexpr char kHost[] = "www.bench.example";
+const absl::Time kVerifyTime = absl::FromUnixSeconds(1800000000);  // 2027-01
+constexpr double kCellSeconds = 0.4;  // Per side and cell, at most.
+
+double Now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// The naive baseline; the X509_STORE with the root is built once.
+class Naive {
+ public:
+  explicit Naive(const TestCert& root) : store_(X509_STORE_new()) {
+    X509_STORE_add_cert(store_, root.x509());
+  }
+  ~Naive() { X509_STORE_free(store_); }
+
+  bool Verify(const std::vector<std::string>& ders) {
+    std::vector<X509*> parsed;
+    bool ok = true;
+    for (const std::string& der : ders) {
+      const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
+      X509* x = d2i_X509(nullptr, &p, static_cast<long>(der.size()));
+      if (x == nullptr) ok = false;
+      parsed.push_back(x);
+    }
+    if (ok) {
+      STACK_OF(X509)* untrusted = sk_X509_new_null();
+      for (size_t i = 1; i < parsed.size(); ++i) sk_X509_push(untrusted, parsed[i]);
+      X509_STORE_CTX* ctx = X509_STORE_CTX_new();
+      X509_STORE_CTX_init(ctx, store_, parsed[0], untrusted);
+      X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx);
+      X509_VERIFY_PARAM_set_time(param, absl::ToTimeT(kVerifyTime));
+      X509_VERIFY_PARAM_set1_host(param, kHost, 0);
+      X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_SERVER);
+      ok = X509_verify_cert(ctx) == 1;
+      X509_STORE_CTX_free(ctx);
+      sk_X509_free(untrusted);
+    }
+    for (X509* x : parsed) X509_free(x);
+    ERR_clear_error();
+    return ok;
+  }
+
+ private:
+  X509_STORE* store_;
+};
+
+// One PKI: a root, and the keys to issue chains under it.
+struct Pki {
+  KeyType type;
+  std::string name;
+  TestKey root_key, intermediate_key, leaf_key;
+  TestCert root;
+  std::vector<std::string> extras;  // Unrelated intermediates (200).
+  std::shared_ptr<pki::TrustStore> store;
+};
+
+Pki MakePki(KeyType type, std::string name) {
+  Pki p;
+  p.type = type;
+  p.name = name;
+  p.root_key = TestKey::Generate(type, /*fresh=*/true);
+  p.intermediate_key = TestKey::Generate(type, /*fresh=*/true);
+  p.leaf_key = TestKey::Generate(type, /*fresh=*/true);
+  CertSpec root_spec = testing::RootSpec(absl::StrCat("Bench Root ", name));
+  root_spec.key_type = type;
+  p.root = MustIssue(root_spec, nullptr, p.root_key);
+  // Unrelated intermediates: names nothing in the chain has, issued by an
+  // unrelated P-256 CA (cheap to make; they are parsed and never chosen).
+  TestKey ec = TestKey::Generate(KeyType::kEcP256);
+  TestCert other_root = MustIssue(testing::RootSpec("Unrelated Root"), nullptr, ec);
+  for (int i = 0; i < 200; ++i) {
+    CertSpec spec = testing::IntermediateSpec(absl::StrCat("Unrelated CA ", i));
+    spec.key_type = type;
+    p.extras.push_back(MustIssue(spec, &other_root, p.intermediate_key).der);
+  }
+  p.store = std::make_shared<pki::TrustStore>();
+  pki::ParseError error;
+  p.store->Add(pki::Certificate::Parse(p.root.der, &error), "bench");
+  return p;
+}
+
+// Intermediates below the root (`count` of them, top first), distinct per
+// call (fresh serial numbers and names).
+std::vector<TestCert> MakeIntermediates(const Pki& p, int count, int serial) {
+  std::vector<TestCert> out;
+  const TestCert* issuer = &p.root;
+  for (int i = 0; i < count; ++i) {
+    CertSpec spec = testing::IntermediateSpec(absl::StrCat("Bench CA ", serial, ".", i));
+    spec.key_type = p.type;
+    out.push_back(MustIssue(spec, issuer, p.intermediate_key));
+    issuer = &out.back();
+  }
+  return out;
+}
+
+std::string MakeLeaf(const Pki& p, const TestCert& issuer, int serial) {
+  CertSpec spec = testing::LeafSpec(absl::StrCat("leaf ", serial), {kHost});
+  spec.key_type = p.type;
+  return MustIssue(spec, &issuer, p.leaf_key).der;
+}
+
+// Leaf, intermediates (bottom first), root, then `extras` unrelated ones.
+std::vector<std::string> Upload(const Pki& p, const std::string& leaf,
+                                const std::vector<TestCert>& intermediates, int extras) {
+  std::vector<std::string> out = {leaf};
+  for (auto it = intermediates.rbegin(); it != intermediates.rend(); ++it) {
+    out.push_back(it->der);
+  }
+  out.push_back(p.root.der);
+  out.insert(out.end(), p.extras.begin(), p.extras.begin() + extras);
+  return out;
+}
+
+struct Side {
+  double seconds = 0;
+  int count = 0;
+  double rate() const { return count / seconds; }
+};
+
+class Ours {
+ public:
+  Ours(const Pki& p, pki::VerifierCaches* caches) {
+    policy_.trust_store = p.store;
+    policy_.caches = caches;
+    peer_ = *pki::ParsePeerName(kHost);
+  }
+  bool Verify(const std::vector<std::string>& ders) {
+    pki::VerifyInput input;
+    input.certificates = ders;
+    input.peer_name = peer_;
+    input.time = kVerifyTime;
+    return pki::VerifyChain(input, policy_).trusted;
+  }
+
+ private:
+  pki::VerifyPolicy policy_;
+  pki::PeerName peer_;
+};
+
+// Times ours and the baseline on `uploads`, alternating which goes first,
+// each upload once per side (cycling when `repeat`), for at most
+// kCellSeconds per side. `before_ours` runs inside our timed region.
+template <typename F>
+void RunCell(const std::vector<std::vector<std::string>>& uploads, bool repeat, Ours& ours,
+             Naive& naive, F before_ours, Side* o, Side* n) {
+  for (size_t i = 0; repeat || i < uploads.size(); ++i) {
+    const std::vector<std::string>& u = uploads[i % uploads.size()];
+    for (int k = 0; k < 2; ++k) {
+      const bool ours_turn = (k == 0) == (i % 2 == 0);
+      const double start = Now();
+      bool ok;
+      if (ours_turn) {
+        before_ours();
+        ok = ours.Verify(u);
+      } else {
+        ok = naive.Verify(u);
+      }
+      const double elapsed = Now() - start;
+      if (!ok) {
+        std::fprintf(stderr, "%s rejected a valid chain\n", ours_turn ? "core" : "naive");
+        std::exit(1);
+      }
+      Side* side = ours_turn ? o : n;
+      side->seconds += elapsed;
+      ++side->count;
+    }
+    if (o->seconds > kCellSeconds && n->seconds > kCellSeconds) break;
+  }
+}
+
+struct Ratio {
+  double cold = 0, fleet = 0, warm = 0;
+};
+
+void Row(const char* regime, const Pki& p, int length, int extras, const Side& o,
+         const Side& n) {
+  std::printf("%-6s %-9s %5d %6d %12.0f %12.0f %8.2fx %6d\n", regime, p.name.c_str(), length,
+              extras, o.rate(), n.rate(), o.rate() / n.rate(), o.count);
+  std::fflush(stdout);
+}
+
+void Run() {
+  std::printf("Generating keys and certificates...\n");
+  std::fflush(stdout);
+  std::vector<Pki> pkis;
+  pkis.push_back(MakePki(KeyType::kRsa2048, "RSA-2048"));
+  pkis.push_back(MakePki(KeyType::kEcP256, "P-256"));
+
+  std::printf(
+      "\nverifications/s, core (VerifyChain + shared caches) vs naive (d2i_X509 + "
+      "X509_verify_cert);\nlength = certificates leaf..root, all uploaded; extras = unrelated "
+      "intermediates uploaded after them.\n\n");
+  std::printf("%-6s %-9s %5s %6s %12s %12s %9s %6s\n", "regime", "keys", "len", "extras",
+              "core/s", "naive/s", "speedup", "n");
+  Ratio ratio;
+  int serial = 0;
+  for (const Pki& p : pkis) {
+    for (int length : {3, 4}) {
+      for (int extras : {0, 50, 200}) {
+        Naive naive(p.root);
+        // Enough distinct chains for about kCellSeconds of the baseline.
+        const int distinct = extras == 0 ? 250 : extras == 50 ? 60 : 20;
+
+        // Cold.
+        {
+          pki::VerifierCaches caches({});
+          Ours ours(p, &caches);
+          std::vector<std::vector<std::string>> uploads;
+          for (int i = 0; i < distinct; ++i) {
+            std::vector<TestCert> ints = MakeIntermediates(p, length - 2, ++serial);
+            uploads.push_back(Upload(p, MakeLeaf(p, ints.back(), serial), ints, extras));
+          }
+          Side o, n;
+          RunCell(uploads, false, ours, naive, [&] { caches.Clear(); }, &o, &n);
+          Row("cold", p, length, extras, o, n);
+          if (p.type == KeyType::kRsa2048 && length == 3 && extras == 0) {
+            ratio.cold = o.rate() / n.rate();
+          }
+        }
+        // Fleet.
+        {
+          pki::VerifierCaches caches({});
+          Ours ours(p, &caches);
+          std::vector<TestCert> ints = MakeIntermediates(p, length - 2, ++serial);
+          ours.Verify(Upload(p, MakeLeaf(p, ints.back(), ++serial), ints, extras));
+          std::vector<std::vector<std::string>> uploads;
+          for (int i = 0; i < distinct; ++i) {
+            uploads.push_back(Upload(p, MakeLeaf(p, ints.back(), ++serial), ints, extras));
+          }
+          Side o, n;
+          RunCell(uploads, false, ours, naive, [] {}, &o, &n);
+          Row("fleet", p, length, extras, o, n);
+          if (p.type == KeyType::kRsa2048 && length == 3 && extras == 0) {
+            ratio.fleet = o.rate() / n.rate();
+          }
+        }
+        // Warm.
+        {
+          pki::VerifierCaches caches({});
+          Ours ours(p, &caches);
+          std::vector<TestCert> ints = MakeIntermediates(p, length - 2, ++serial);
+          std::vector<std::vector<std::string>> uploads = {
+              Upload(p, MakeLeaf(p, ints.back(), ++serial), ints, extras)};
+          ours.Verify(uploads[0]);
+          Side o, n;
+          RunCell(uploads, true, ours, naive, [] {}, &o, &n);
+          Row("warm", p, length, extras, o, n);
+          if (p.type == KeyType::kRsa2048 && length == 3 && extras == 0) {
+            ratio.warm = o.rate() / n.rate();
+          }
+        }
+      }
+    }
+  }
+  std::printf("\nratio lines: RSA-2048, 3 certificates (leaf, intermediate, root), 0 extras\n");
+  std::printf("ratio core_fleet_vs_naive = %.2f (target >= 5)\n", ratio.fleet);
+  std::printf("ratio core_cold_vs_naive = %.2f (target >= 2)\n", ratio.cold);
+  std::printf("ratio core_warm_vs_naive = %.2f (target >= 5)\n", ratio.warm);
+}
+
+}  // namespace
+}  // namespace chainverify
+
+int main() {
+  chainverify::Run();
+  return 0;
+}

@@ -1,0 +1,60 @@
+#include "server/pki/caches.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "server/pki/openssl_util.h"
+
+namespace chainverify::pki {
+namespace {
+
+// Per-certificate allowance beyond the DER: the EVP_PKEY (an RSA-2048 key
+// with its provider-side copy is a few KB), the X509 structure's decoded
+// names and extensions, our Certificate fields and the LRU bookkeeping.
+constexpr size_t kCertificateOverhead = 4096;
+
+std::string EdgeKey(const Certificate& child, const Certificate& issuer) {
+  // Child first: the shard follows the child's hash, which is uniform.
+  return absl::StrCat(child.sha256(), issuer.spki_sha256());
+}
+
+}  // namespace
+
+VerifierCaches::VerifierCaches(const Options& options)
+    : certificates_(options.certificate_bytes), signatures_(options.signature_entries) {}
+
+size_t VerifierCaches::CertificateCost(const Certificate& cert) {
+  return 2 * cert.der().size() + kCertificateOverhead;
+}
+
+CertificatePtr VerifierCaches::ParseCertificate(absl::string_view der, ParseError* error) {
+  const std::string digest = Sha256(der);
+  if (std::optional<CertificatePtr> hit = certificates_.Get(digest)) {
+    // Defence in depth: the bytes, not just their hash, must be the same.
+    if ((*hit)->der() == der) return *std::move(hit);
+  }
+  CertificatePtr cert = Certificate::Parse(der, error);
+  if (cert != nullptr) certificates_.Put(digest, cert, CertificateCost(*cert));
+  return cert;
+}
+
+std::optional<bool> VerifierCaches::LookupSignature(const Certificate& child,
+                                                    const Certificate& issuer) {
+  return signatures_.Get(EdgeKey(child, issuer));
+}
+
+void VerifierCaches::RecordSignature(const Certificate& child, const Certificate& issuer,
+                                     bool valid) {
+  signatures_.Put(EdgeKey(child, issuer), valid, 1);
+}
+
+void VerifierCaches::Clear() {
+  certificates_.Clear();
+  signatures_.Clear();
+}
+
+VerifierCacheStats VerifierCaches::Stats() const {
+  return {certificates_.Stats(), signatures_.Stats()};
+}
+
+}  // namespace chainverify::pki
