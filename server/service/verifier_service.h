@@ -30,6 +30,7 @@ class AdmissionControl {
   }
   void Leave() { in_flight_.fetch_sub(1); }
   int max() const { return max_; }
+  int in_flight() const { return in_flight_.load(); }
 
  private:
   const int max_;

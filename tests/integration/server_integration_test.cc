@@ -20,6 +20,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
+#include "absl/time/clock.h"
 #include "absl/strings/str_split.h"
 #include "chainverify/v1/verifier.grpc.pb.h"
 #include "client/chainverify_client.h"
@@ -230,6 +231,17 @@ TEST_F(ServerIntegrationTest, AuditRecordsFormAHashChain) {
     EXPECT_NE(lines[i].find(absl::StrCat("\"sequence\":\"", i + 1, "\"")), std::string::npos)
         << lines[i];
   }
+}
+
+// SIGTERM with a client connection still open (idle) exits promptly and
+// cleanly.
+TEST_F(ServerIntegrationTest, SigtermWithIdleClientExitsPromptly) {
+  v1::VerifyResponse response;
+  ASSERT_TRUE(Call(SeedRequest(), &response).ok());  // The channel stays open.
+  const absl::Time start = absl::Now();
+  EXPECT_EQ(server_->Stop(), 0);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+  EXPECT_EQ(ReadLines(audit_path_).size(), 1u);
 }
 
 TEST_F(ServerIntegrationTest, HealthServiceReportsServing) {
