@@ -4,8 +4,6 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -14,20 +12,9 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "server/pki/file_util.h"
 
 namespace chainverify::pki {
-namespace {
-
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  return contents.str();
-}
-
-}  // namespace
-
 void TrustStore::Add(CertificatePtr certificate, std::string origin) {
   if (by_der_sha256_.count(certificate->sha256())) return;
   auto anchor = std::make_unique<TrustAnchor>();
@@ -82,7 +69,7 @@ absl::Status TrustStore::AddPem(absl::string_view pem, absl::string_view origin)
 }
 
 absl::Status TrustStore::AddPemFile(const std::string& path) {
-  absl::StatusOr<std::string> pem = ReadFile(path);
+  absl::StatusOr<std::string> pem = ReadFileToString(path);
   if (!pem.ok()) return pem.status();
   return AddPem(*pem, path);
 }

@@ -1,8 +1,6 @@
 #include "server/policy/policy_store.h"
 
-#include <fstream>
 #include <regex>
-#include <sstream>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -14,6 +12,7 @@
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/text_format.h"
+#include "server/pki/file_util.h"
 #include "server/revocation/revocation_fetcher.h"
 #include "google/protobuf/util/json_util.h"
 
@@ -87,17 +86,9 @@ absl::StatusOr<pki::PinSet> CompilePinSet(const v1::PinSet& p) {
   return out;
 }
 
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // CRL files may be DER or PEM (one or more X509 CRL blocks).
 absl::Status AppendCrls(const std::string& path, std::vector<std::string>* ders) {
-  absl::StatusOr<std::string> contents = ReadFile(path);
+  absl::StatusOr<std::string> contents = pki::ReadFileToString(path);
   if (!contents.ok()) return contents.status();
   if (!absl::StrContains(*contents, "-----BEGIN")) {
     ders->push_back(*std::move(contents));
@@ -341,13 +332,11 @@ absl::StatusOr<std::shared_ptr<const PolicySet>> PolicySet::FromText(
 
 absl::StatusOr<std::shared_ptr<const PolicySet>> PolicySet::FromFile(
     const std::string& path, const pki::SearchLimits& limits) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot open policy file ", path));
-  std::ostringstream text;
-  text << in.rdbuf();
+  absl::StatusOr<std::string> text = pki::ReadFileToString(path);
+  if (!text.ok()) return absl::NotFoundError(absl::StrCat("cannot open policy file ", path));
   const size_t slash = path.rfind('/');
   const std::string base_dir = slash == std::string::npos ? "." : path.substr(0, slash);
-  return FromText(text.str(), path, base_dir, limits);
+  return FromText(*text, path, base_dir, limits);
 }
 
 absl::StatusOr<std::shared_ptr<const PolicySet>> PolicySet::Embedded(
