@@ -39,10 +39,6 @@ using ::chainverify::testing::TestCert;
 
 constexpr int kThreads = 8;
 
-std::string TmpPath(const std::string& name) {
-  return absl::StrCat(std::getenv("TEST_TMPDIR"), "/", name);
-}
-
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream s;
@@ -84,8 +80,8 @@ class AuditLogIntegrationTest : public ::testing::Test {
     root_ = new TestCert(MustIssue(RootSpec("Audit Root C"), nullptr));
     a_ = new TestCert(MustIssue(IntermediateSpec("Audit Intermediate A"), root_));
     leaf_ = new TestCert(MustIssue(LeafSpec("L", {"service.example.com"}), a_));
-    std::ofstream(TmpPath("root.pem")) << root_->pem();
-    std::ofstream(TmpPath("policy.textproto"))
+    std::ofstream(testing::TestTmpPath("root.pem")) << root_->pem();
+    std::ofstream(testing::TestTmpPath("policy.textproto"))
         << "version: \"audit-1\"\n"
            "default_policy: \"fleet\"\n"
            "policies { name: \"fleet\" trust_stores { pem_file: \"root.pem\" } }\n";
@@ -98,7 +94,7 @@ class AuditLogIntegrationTest : public ::testing::Test {
   }
 
   void SetUp() override {
-    dir_ = TmpPath(::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = testing::TestTmpPath(::testing::UnitTest::GetInstance()->current_test_info()->name());
     mkdir(dir_.c_str(), 0755);
     audit_path_ = dir_ + "/audit.log";
   }
@@ -106,7 +102,7 @@ class AuditLogIntegrationTest : public ::testing::Test {
   // Starts the server with the test's audit log and `extra` flags.
   void StartServer(std::vector<std::string> extra, const std::string& audit_log = "") {
     std::vector<std::string> args = {
-        "--policy_file=" + TmpPath("policy.textproto"),
+        "--policy_file=" + testing::TestTmpPath("policy.textproto"),
         "--audit_log=" + (audit_log.empty() ? audit_path_ : audit_log)};
     args.insert(args.end(), extra.begin(), extra.end());
     absl::StatusOr<ServerProcess> server =

@@ -41,24 +41,6 @@ constexpr char kBillingId[] = "spiffe://fleet/ns/billing/sa/api";
 constexpr char kWebId[] = "spiffe://fleet/ns/web/sa/front";
 constexpr char kAdminId[] = "spiffe://fleet/ns/ops/sa/admin";
 
-std::string Tmp(const std::string& name) {
-  return absl::StrCat(std::getenv("TEST_TMPDIR"), "/", name);
-}
-
-void Write(const std::string& path, const std::string& contents) {
-  std::ofstream(path, std::ios::binary) << contents;
-}
-
-std::string KeyPem(const TestCert& cert) {
-  BIO* bio = BIO_new(BIO_s_mem());
-  PEM_write_bio_PrivateKey(bio, cert.key.get(), nullptr, nullptr, 0, nullptr, nullptr);
-  char* data = nullptr;
-  const long len = BIO_get_mem_data(bio, &data);
-  std::string out(data, len);
-  BIO_free(bio);
-  return out;
-}
-
 // A client certificate: URI SANs (and DNS SANs), EKU clientAuth.
 TestCert ClientCert(const std::string& cn, std::vector<std::string> uris,
                     std::vector<std::string> dns, const TestCert& ca) {
@@ -74,9 +56,9 @@ struct Client {
 };
 
 Client WriteClient(const std::string& name, const TestCert& cert) {
-  Client c{Tmp(name + ".pem"), Tmp(name + ".key"), cert.pem(), KeyPem(cert)};
-  Write(c.cert_file, c.cert_pem);
-  Write(c.key_file, c.key_pem);
+  Client c{testing::TestTmpPath(name + ".pem"), testing::TestTmpPath(name + ".key"), cert.pem(), cert.key.PrivateKeyPem()};
+  testing::WriteTestFile(c.cert_file, c.cert_pem);
+  testing::WriteTestFile(c.key_file, c.key_pem);
   return c;
 }
 
@@ -117,10 +99,10 @@ class MtlsTest : public ::testing::Test {
     const TestCert server_cert = MustIssue(server_spec, &server_ca);
     const TestCert client_ca = MustIssue(RootSpec("Client CA"), nullptr);
     const TestCert rogue_ca = MustIssue(RootSpec("Client CA"), nullptr);  // Same name.
-    Write(Tmp("server_ca.pem"), server_ca.pem());
-    Write(Tmp("server.pem"), server_cert.pem());
-    Write(Tmp("server.key"), KeyPem(server_cert));
-    Write(Tmp("client_ca.pem"), client_ca.pem());
+    testing::WriteTestFile(testing::TestTmpPath("server_ca.pem"), server_ca.pem());
+    testing::WriteTestFile(testing::TestTmpPath("server.pem"), server_cert.pem());
+    testing::WriteTestFile(testing::TestTmpPath("server.key"), server_cert.key.PrivateKeyPem());
+    testing::WriteTestFile(testing::TestTmpPath("client_ca.pem"), client_ca.pem());
 
     billing_ = new Client(WriteClient("billing", ClientCert("billing", {kBillingId}, {}, client_ca)));
     web_ = new Client(
@@ -130,7 +112,7 @@ class MtlsTest : public ::testing::Test {
 
     const TestCert fleet_root = MustIssue(RootSpec("Fleet Root"), nullptr);
     leaf_ = new TestCert(MustIssue(LeafSpec("db", {"db.billing.internal"}), &fleet_root));
-    Write(Tmp("fleet_root.pem"), fleet_root.pem());
+    testing::WriteTestFile(testing::TestTmpPath("fleet_root.pem"), fleet_root.pem());
     const std::string policies =
         "version: \"mtls-1\"\n"
         "default_policy: \"default\"\n"
@@ -138,7 +120,7 @@ class MtlsTest : public ::testing::Test {
         "\"fleet_root.pem\" } }\n"
         "policies { name: \"billing\" profile: RFC5280 trust_stores { pem_file: "
         "\"fleet_root.pem\" } }\n";
-    Write(Tmp("policy.textproto"),
+    testing::WriteTestFile(testing::TestTmpPath("policy.textproto"),
           absl::StrCat(policies,
                        "authorization {\n"
                        "  grants { identities: \"spiffe://fleet/ns/billing/*\"\n"
@@ -146,19 +128,19 @@ class MtlsTest : public ::testing::Test {
                        "  grants { identities: \"*.web.internal\" policies: \"default\" }\n"
                        "  admin_identities: \"",
                        kAdminId, "\"\n}\n"));
-    Write(Tmp("open_policy.textproto"), policies);
+    testing::WriteTestFile(testing::TestTmpPath("open_policy.textproto"), policies);
   }
 
   static std::vector<std::string> TlsFlags() {
-    return {"--tls_cert=" + Tmp("server.pem"), "--tls_key=" + Tmp("server.key"),
-            "--tls_client_ca=" + Tmp("client_ca.pem")};
+    return {"--tls_cert=" + testing::TestTmpPath("server.pem"), "--tls_key=" + testing::TestTmpPath("server.key"),
+            "--tls_client_ca=" + testing::TestTmpPath("client_ca.pem")};
   }
 
   void StartServer(const std::string& policy_file) {
-    audit_path_ = Tmp(absl::StrCat(
+    audit_path_ = testing::TestTmpPath(absl::StrCat(
         ::testing::UnitTest::GetInstance()->current_test_info()->name(), "/audit.log"));
     std::vector<std::string> args = TlsFlags();
-    args.push_back("--policy_file=" + Tmp(policy_file));
+    args.push_back("--policy_file=" + testing::TestTmpPath(policy_file));
     args.push_back("--audit_log=" + audit_path_);
     auto server = ServerProcess::Start(Runfile("server/chainverifyd"), args);
     ASSERT_TRUE(server.ok()) << server.status();
@@ -171,7 +153,7 @@ class MtlsTest : public ::testing::Test {
   // 127.0.0.1 matches the target) and presents `client`'s certificate, if any.
   std::shared_ptr<grpc::Channel> Channel(const Client* client) {
     grpc::SslCredentialsOptions ssl;
-    std::ifstream in(Tmp("server_ca.pem"));
+    std::ifstream in(testing::TestTmpPath("server_ca.pem"));
     ssl.pem_root_certs.assign(std::istreambuf_iterator<char>(in), {});
     if (client != nullptr) {
       ssl.pem_cert_chain = client->cert_pem;
@@ -224,7 +206,7 @@ TEST_F(MtlsTest, GrantedClientGetsVerdictThroughClientLibrary) {
   client::ConnectOptions options;
   options.target = server_->target();
   options.plaintext = false;
-  options.tls_ca_file = Tmp("server_ca.pem");
+  options.tls_ca_file = testing::TestTmpPath("server_ca.pem");
   options.tls_cert_file = billing_->cert_file;
   options.tls_key_file = billing_->key_file;
   auto client = client::ChainVerifierClient::Connect(options);
@@ -330,7 +312,7 @@ int RunServer(const std::vector<std::string>& flags, std::string* output) {
 
 TEST(TransportFlagsTest, RefusesPlaintextOffLoopback) {
   std::string output;
-  const int code = RunServer({"--listen=0.0.0.0:0", "--audit_log=" + Tmp("refused/audit.log"),
+  const int code = RunServer({"--listen=0.0.0.0:0", "--audit_log=" + testing::TestTmpPath("refused/audit.log"),
                               "--policy_watch_interval=0"},
                              &output);
   EXPECT_EQ(code, 1) << output;
@@ -342,22 +324,22 @@ TEST(TransportFlagsTest, RefusesIncompleteOrMismatchedTlsFlags) {
   const TestCert ca = MustIssue(RootSpec("Flags CA"), nullptr);
   const TestCert a = MustIssue(LeafSpec("a", {"localhost"}), &ca);
   const TestCert b = MustIssue(LeafSpec("b", {"localhost"}), &ca);
-  Write(Tmp("a.pem"), a.pem());
-  Write(Tmp("b.key"), KeyPem(b));
+  testing::WriteTestFile(testing::TestTmpPath("a.pem"), a.pem());
+  testing::WriteTestFile(testing::TestTmpPath("b.key"), b.key.PrivateKeyPem());
   struct Case {
     std::vector<std::string> flags;
     std::string message;
   };
   const std::vector<Case> cases = {
-      {{"--tls_cert=" + Tmp("a.pem")}, "go together"},
-      {{"--tls_client_ca=" + Tmp("a.pem")}, "go together"},
-      {{"--tls_cert=" + Tmp("a.pem"), "--tls_key=" + Tmp("b.key")}, "does not match"},
-      {{"--tls_cert=" + Tmp("missing.pem"), "--tls_key=" + Tmp("b.key")}, "cannot open"},
+      {{"--tls_cert=" + testing::TestTmpPath("a.pem")}, "go together"},
+      {{"--tls_client_ca=" + testing::TestTmpPath("a.pem")}, "go together"},
+      {{"--tls_cert=" + testing::TestTmpPath("a.pem"), "--tls_key=" + testing::TestTmpPath("b.key")}, "does not match"},
+      {{"--tls_cert=" + testing::TestTmpPath("missing.pem"), "--tls_key=" + testing::TestTmpPath("b.key")}, "cannot open"},
   };
   for (const Case& c : cases) {
     std::vector<std::string> flags = c.flags;
     flags.push_back("--listen=127.0.0.1:0");
-    flags.push_back("--audit_log=" + Tmp("flags/audit.log"));
+    flags.push_back("--audit_log=" + testing::TestTmpPath("flags/audit.log"));
     std::string output;
     EXPECT_EQ(RunServer(flags, &output), 1) << output;
     EXPECT_TRUE(absl::StrContains(output, c.message)) << output;

@@ -44,24 +44,6 @@ using ::chainverify::testing::Runfile;
 using ::chainverify::testing::ServerProcess;
 using ::chainverify::testing::TestCert;
 
-std::string Tmp(const std::string& name) {
-  return absl::StrCat(std::getenv("TEST_TMPDIR"), "/", name);
-}
-
-void Write(const std::string& path, const std::string& contents) {
-  std::ofstream(path, std::ios::binary) << contents;
-}
-
-std::string KeyPem(const TestCert& cert) {
-  BIO* bio = BIO_new(BIO_s_mem());
-  PEM_write_bio_PrivateKey(bio, cert.key.get(), nullptr, nullptr, 0, nullptr, nullptr);
-  char* data = nullptr;
-  long len = BIO_get_mem_data(bio, &data);
-  std::string out(data, len);
-  BIO_free(bio);
-  return out;
-}
-
 std::string IndexTime(absl::Time t) { return absl::FormatTime("%y%m%d%H%M%SZ", t, absl::UTCTimeZone()); }
 
 class RevocationPolicyTest : public ::testing::Test {
@@ -96,33 +78,33 @@ class RevocationPolicyTest : public ::testing::Test {
     p.under_revoked_ca = MustIssue(leaf_spec("sub.example.com", ocsp_url), &p.revoked_inter);
 
     const absl::Time now = absl::Now();
-    Write(Tmp("root.pem"), p.root.pem());
-    Write(Tmp("ca.pem"), p.inter.pem());
-    Write(Tmp("ca.key"), KeyPem(p.inter));
+    testing::WriteTestFile(testing::TestTmpPath("root.pem"), p.root.pem());
+    testing::WriteTestFile(testing::TestTmpPath("ca.pem"), p.inter.pem());
+    testing::WriteTestFile(testing::TestTmpPath("ca.key"), p.inter.key.PrivateKeyPem());
     // The OpenSSL CA database the responder answers from.
     const std::string expiry = IndexTime(now + absl::Hours(24 * 365));
-    Write(Tmp("index.txt"),
+    testing::WriteTestFile(testing::TestTmpPath("index.txt"),
           absl::StrCat("V\t", expiry, "\t\t", p.good.serial_hex(), "\tunknown\t/CN=good\n",
                        "R\t", expiry, "\t", IndexTime(now - absl::Hours(1)), "\t",
                        p.revoked.serial_hex(), "\tunknown\t/CN=revoked\n"));
     // CRLs served over HTTP, and pushed ones (stale, forged) as files.
-    mkdir(Tmp("www").c_str(), 0755);
-    Write(Tmp("www/ca.crl"),
+    mkdir(testing::TestTmpPath("www").c_str(), 0755);
+    testing::WriteTestFile(testing::TestTmpPath("www/ca.crl"),
           *IssueCrl(p.inter, {p.revoked.serial_hex()}, now - absl::Hours(1), now + absl::Hours(24)));
-    Write(Tmp("www/root.crl"), *IssueCrl(p.root, {p.revoked_inter.serial_hex()},
+    testing::WriteTestFile(testing::TestTmpPath("www/root.crl"), *IssueCrl(p.root, {p.revoked_inter.serial_hex()},
                                          now - absl::Hours(1), now + absl::Hours(24)));
-    Write(Tmp("stale.crl"),
+    testing::WriteTestFile(testing::TestTmpPath("stale.crl"),
           *IssueCrl(p.inter, {}, now - absl::Hours(48), now - absl::Hours(24)));
     TestCert impostor = MustIssue(IntermediateSpec("Revocation CA"), &p.root);
-    Write(Tmp("forged.crl"),
+    testing::WriteTestFile(testing::TestTmpPath("forged.crl"),
           *IssueCrl(impostor, {}, now - absl::Hours(1), now + absl::Hours(24)));
 
-    ocsp_ = new testing::HelperProcess({"/usr/bin/openssl", "ocsp", "-index", Tmp("index.txt"), "-port",
-                        absl::StrCat(ocsp_port), "-rsigner", Tmp("ca.pem"), "-rkey", Tmp("ca.key"),
-                        "-CA", Tmp("ca.pem"), "-nmin", "10"},
+    ocsp_ = new testing::HelperProcess({"/usr/bin/openssl", "ocsp", "-index", testing::TestTmpPath("index.txt"), "-port",
+                        absl::StrCat(ocsp_port), "-rsigner", testing::TestTmpPath("ca.pem"), "-rkey", testing::TestTmpPath("ca.key"),
+                        "-CA", testing::TestTmpPath("ca.pem"), "-nmin", "10"},
                        ocsp_port);
     http_ = new testing::HelperProcess({"/usr/bin/python3", "-m", "http.server", absl::StrCat(http_port),
-                        "--bind", "127.0.0.1", "--directory", Tmp("www")},
+                        "--bind", "127.0.0.1", "--directory", testing::TestTmpPath("www")},
                        http_port);
 
     pki::ParseError error;
@@ -133,7 +115,7 @@ class RevocationPolicyTest : public ::testing::Test {
         "fetch { allowed_hosts: \"127.0.0.1\" allow_private_addresses: true "
         "total_timeout_ms: 2000 }";
     const std::string store = "trust_stores { pem_file: \"root.pem\" } profile: RFC5280 ";
-    Write(Tmp("policy.textproto"),
+    testing::WriteTestFile(testing::TestTmpPath("policy.textproto"),
           absl::StrCat(
               "version: \"rev-1\" default_policy: \"ocsp\"\n",
               "policies { name: \"ocsp\" ", store,
@@ -166,7 +148,7 @@ class RevocationPolicyTest : public ::testing::Test {
   void SetUp() override {
     auto server = ServerProcess::Start(
         Runfile("server/chainverifyd"),
-        {"--policy_file=" + Tmp("policy.textproto"), "--audit_log=" + Tmp("audit.log")});
+        {"--policy_file=" + testing::TestTmpPath("policy.textproto"), "--audit_log=" + testing::TestTmpPath("audit.log")});
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::make_unique<ServerProcess>(*std::move(server));
     stub_ = v1::ChainVerifier::NewStub(
@@ -231,14 +213,14 @@ TEST_F(RevocationPolicyTest, StapledResponseIsUsedWithoutFetching) {
   // Ask the real responder for the leaf's status, as a TLS server would, and
   // staple it.
   std::string out;
-  const std::string leaf_pem = Tmp("good-leaf.pem");
-  Write(leaf_pem, pki_->good.pem());
-  ASSERT_EQ(testing::RunCommand({"/usr/bin/openssl", "ocsp", "-issuer", Tmp("ca.pem"), "-cert",
+  const std::string leaf_pem = testing::TestTmpPath("good-leaf.pem");
+  testing::WriteTestFile(leaf_pem, pki_->good.pem());
+  ASSERT_EQ(testing::RunCommand({"/usr/bin/openssl", "ocsp", "-issuer", testing::TestTmpPath("ca.pem"), "-cert",
                                  leaf_pem, "-url", absl::StrCat("http://127.0.0.1:", ocsp_port_),
-                                 "-respout", Tmp("staple.der"), "-noverify"},
+                                 "-respout", testing::TestTmpPath("staple.der"), "-noverify"},
                                 &out),
             0);
-  std::ifstream in(Tmp("staple.der"), std::ios::binary);
+  std::ifstream in(testing::TestTmpPath("staple.der"), std::ios::binary);
   const std::string staple((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   ASSERT_FALSE(staple.empty());
 

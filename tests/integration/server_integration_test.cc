@@ -39,14 +39,6 @@ using ::chainverify::testing::Runfile;
 using ::chainverify::testing::ServerProcess;
 using ::chainverify::testing::TestCert;
 
-std::string TmpPath(const std::string& name) {
-  return absl::StrCat(std::getenv("TEST_TMPDIR"), "/", name);
-}
-
-void WriteFile(const std::string& path, const std::string& contents) {
-  std::ofstream(path, std::ios::binary) << contents;
-}
-
 std::vector<std::string> ReadLines(const std::string& path) {
   std::ifstream in(path);
   std::vector<std::string> lines;
@@ -62,8 +54,8 @@ class ServerIntegrationTest : public ::testing::Test {
     a_ = new TestCert(MustIssue(IntermediateSpec("Intermediate A"), root_));
     b_ = new TestCert(MustIssue(IntermediateSpec("Intermediate B"), root_));
     leaf_ = new TestCert(MustIssue(LeafSpec("L", {"service.example.com"}), a_));
-    WriteFile(TmpPath("root.pem"), root_->pem());
-    WriteFile(TmpPath("policy.textproto"),
+    testing::WriteTestFile(testing::TestTmpPath("root.pem"), root_->pem());
+    testing::WriteTestFile(testing::TestTmpPath("policy.textproto"),
               "version: \"test-7\"\n"
               "default_policy: \"fleet\"\n"
               "policies { name: \"fleet\" trust_stores { pem_file: \"root.pem\" } }\n"
@@ -72,11 +64,11 @@ class ServerIntegrationTest : public ::testing::Test {
   }
 
   void SetUp() override {
-    audit_path_ = TmpPath(absl::StrCat(
+    audit_path_ = testing::TestTmpPath(absl::StrCat(
         ::testing::UnitTest::GetInstance()->current_test_info()->name(), "/audit.log"));
     auto server = ServerProcess::Start(
         Runfile("server/chainverifyd"),
-        {"--policy_file=" + TmpPath("policy.textproto"), "--audit_log=" + audit_path_});
+        {"--policy_file=" + testing::TestTmpPath("policy.textproto"), "--audit_log=" + audit_path_});
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::make_unique<ServerProcess>(*std::move(server));
     stub_ = v1::ChainVerifier::NewStub(
@@ -303,7 +295,7 @@ TEST_F(ServerIntegrationTest, MetricsCountDecisionsAndErrors) {
 TEST_F(ServerIntegrationTest, ConcurrencyLimitRefusesWithResourceExhausted) {
   auto limited = ServerProcess::Start(
       Runfile("server/chainverifyd"),
-      {"--policy_file=" + TmpPath("policy.textproto"), "--audit_log=" + audit_path_ + ".limited",
+      {"--policy_file=" + testing::TestTmpPath("policy.textproto"), "--audit_log=" + audit_path_ + ".limited",
        "--max_concurrent_requests=1"});
   ASSERT_TRUE(limited.ok()) << limited.status();
   auto stub = v1::ChainVerifier::NewStub(
@@ -351,13 +343,13 @@ TEST_F(ServerIntegrationTest, ExpiredClientDeadlineIsHonoured) {
 TEST_F(ServerIntegrationTest, CliVerifiesSeedExample) {
   std::string chain;
   for (const TestCert* c : {leaf_, a_, b_, root_}) chain += c->pem();
-  WriteFile(TmpPath("seed-chain.pem"), chain);
+  testing::WriteTestFile(testing::TestTmpPath("seed-chain.pem"), chain);
 
   std::string out;
   int code = testing::RunCommand({Runfile("client/chainverify"), "verify",
                                   "--server=" + server_->target(),
                                   "--host=service.example.com", "--json",
-                                  "--chain=" + TmpPath("seed-chain.pem")},
+                                  "--chain=" + testing::TestTmpPath("seed-chain.pem")},
                                  &out);
   EXPECT_EQ(code, 0) << out;
   EXPECT_NE(out.find("\"verdict\":\"TRUSTED\""), std::string::npos) << out;
@@ -365,14 +357,14 @@ TEST_F(ServerIntegrationTest, CliVerifiesSeedExample) {
 
   code = testing::RunCommand({Runfile("client/chainverify"), "verify",
                               "--server=" + server_->target(), "--host=wrong.example.com",
-                              TmpPath("seed-chain.pem")},
+                              testing::TestTmpPath("seed-chain.pem")},
                              &out);
   EXPECT_EQ(code, 1);
 
   server_->Stop();
   code = testing::RunCommand({Runfile("client/chainverify"), "verify",
                               "--server=" + server_->target(),
-                              TmpPath("seed-chain.pem")},
+                              testing::TestTmpPath("seed-chain.pem")},
                              &out);
   EXPECT_EQ(code, 2);
 }

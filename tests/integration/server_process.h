@@ -65,6 +65,12 @@ bool PortListening(int port);
 // The whole HTTP/1.0 response to GET `path` on 127.0.0.1:`port`, or "".
 std::string HttpGet(int port, const std::string& path);
 
+// `name` inside the test's private temporary directory ($TEST_TMPDIR).
+std::string TestTmpPath(const std::string& name);
+
+// Writes `contents` to `path` (binary), replacing it.
+void WriteTestFile(const std::string& path, const std::string& contents);
+
 // Path of a runfile, e.g. "server/chainverifyd".
 std::string Runfile(const std::string& path);
 

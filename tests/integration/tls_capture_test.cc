@@ -47,29 +47,10 @@ using ::chainverify::testing::Runfile;
 using ::chainverify::testing::ServerProcess;
 using ::chainverify::testing::TestCert;
 
-std::string Tmp(const std::string& name) {
-  return absl::StrCat(std::getenv("TEST_TMPDIR"), "/", name);
-}
-
-void Write(const std::string& path, const std::string& contents) {
-  std::ofstream(path, std::ios::binary) << contents;
-}
-
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string((std::istreambuf_iterator<char>(in)),
                      std::istreambuf_iterator<char>());
-}
-
-std::string KeyPem(const TestCert& cert) {
-  BIO* bio = BIO_new(BIO_s_mem());
-  PEM_write_bio_PrivateKey(bio, cert.key.get(), nullptr, nullptr, 0, nullptr,
-                           nullptr);
-  char* data = nullptr;
-  const long len = BIO_get_mem_data(bio, &data);
-  std::string out(data, len);
-  BIO_free(bio);
-  return out;
 }
 
 std::string IndexTime(absl::Time t) {
@@ -88,35 +69,35 @@ class TlsCaptureTest : public ::testing::Test {
     p.leaf = MustIssue(leaf, &p.inter);
     p.extra = MustIssue(RootSpec("Unrelated Root"), nullptr);
 
-    Write(Tmp("root.pem"), p.root.pem());
-    Write(Tmp("inter.pem"), p.inter.pem());
-    Write(Tmp("inter.key"), KeyPem(p.inter));
-    Write(Tmp("leaf.pem"), p.leaf.pem());
-    Write(Tmp("leaf.key"), KeyPem(p.leaf));
+    testing::WriteTestFile(testing::TestTmpPath("root.pem"), p.root.pem());
+    testing::WriteTestFile(testing::TestTmpPath("inter.pem"), p.inter.pem());
+    testing::WriteTestFile(testing::TestTmpPath("inter.key"), p.inter.key.PrivateKeyPem());
+    testing::WriteTestFile(testing::TestTmpPath("leaf.pem"), p.leaf.pem());
+    testing::WriteTestFile(testing::TestTmpPath("leaf.key"), p.leaf.key.PrivateKeyPem());
     // Served after the leaf, in this order: the extra one, then the CA.
-    Write(Tmp("extra_and_intermediate.pem"), p.extra.pem() + p.inter.pem());
+    testing::WriteTestFile(testing::TestTmpPath("extra_and_intermediate.pem"), p.extra.pem() + p.inter.pem());
 
     // A real OCSP response for the leaf, signed by its CA, for stapling.
     const absl::Time now = absl::Now();
-    Write(Tmp("index.txt"),
+    testing::WriteTestFile(testing::TestTmpPath("index.txt"),
           absl::StrCat("V\t", IndexTime(now + absl::Hours(24 * 365)), "\t\t",
                        p.leaf.serial_hex(), "\tunknown\t/CN=localhost\n"));
     std::string out;
     ocsp_status_ = RunCommand(
-        {"/usr/bin/openssl", "ocsp", "-index", Tmp("index.txt"), "-rsigner",
-         Tmp("inter.pem"), "-rkey", Tmp("inter.key"), "-CA", Tmp("inter.pem"),
-         "-issuer", Tmp("inter.pem"), "-cert", Tmp("leaf.pem"), "-respout",
-         Tmp("resp.der"), "-ndays", "1"},
+        {"/usr/bin/openssl", "ocsp", "-index", testing::TestTmpPath("index.txt"), "-rsigner",
+         testing::TestTmpPath("inter.pem"), "-rkey", testing::TestTmpPath("inter.key"), "-CA", testing::TestTmpPath("inter.pem"),
+         "-issuer", testing::TestTmpPath("inter.pem"), "-cert", testing::TestTmpPath("leaf.pem"), "-respout",
+         testing::TestTmpPath("resp.der"), "-ndays", "1"},
         &out);
 
     port_ = testing::FreeLoopbackPort();
     plain_ = new testing::HelperProcess(ServerArgs(port_, {}), port_);
     stapling_port_ = testing::FreeLoopbackPort();
     stapling_ = new testing::HelperProcess(
-        ServerArgs(stapling_port_, {"-status_file", Tmp("resp.der")}),
+        ServerArgs(stapling_port_, {"-status_file", testing::TestTmpPath("resp.der")}),
         stapling_port_);
 
-    Write(Tmp("policy.textproto"),
+    testing::WriteTestFile(testing::TestTmpPath("policy.textproto"),
           "version: \"capture-1\" default_policy: \"p\"\n"
           "policies { name: \"p\" trust_stores { pem_file: \"root.pem\" } "
           "profile: RFC5280 }\n");
@@ -132,8 +113,8 @@ class TlsCaptureTest : public ::testing::Test {
                                              std::vector<std::string> extra) {
     std::vector<std::string> args = {
         "/usr/bin/openssl", "s_server", "-accept", absl::StrCat(port),
-        "-cert", Tmp("leaf.pem"), "-key", Tmp("leaf.key"), "-cert_chain",
-        Tmp("extra_and_intermediate.pem"), "-www", "-quiet"};
+        "-cert", testing::TestTmpPath("leaf.pem"), "-key", testing::TestTmpPath("leaf.key"), "-cert_chain",
+        testing::TestTmpPath("extra_and_intermediate.pem"), "-www", "-quiet"};
     args.insert(args.end(), extra.begin(), extra.end());
     return args;
   }
@@ -185,7 +166,7 @@ TEST_F(TlsCaptureTest, NoServernameForAnIpTarget) {
 
 TEST_F(TlsCaptureTest, StapledResponseComesBackByteIdentical) {
   ASSERT_EQ(ocsp_status_, 0) << "openssl ocsp could not make a response";
-  const std::string response = ReadFile(Tmp("resp.der"));
+  const std::string response = ReadFile(testing::TestTmpPath("resp.der"));
   ASSERT_FALSE(response.empty());
   ASSERT_TRUE(stapling_->listening());
   absl::StatusOr<CapturedHandshake> captured =
@@ -220,8 +201,8 @@ TEST_F(TlsCaptureTest, CliUploadsTheCapturedChain) {
   ASSERT_TRUE(plain_->listening());
   absl::StatusOr<ServerProcess> server = ServerProcess::Start(
       Runfile("server/chainverifyd"),
-      {"--policy_file=" + Tmp("policy.textproto"),
-       "--audit_log=" + Tmp("audit.log")});
+      {"--policy_file=" + testing::TestTmpPath("policy.textproto"),
+       "--audit_log=" + testing::TestTmpPath("audit.log")});
   ASSERT_TRUE(server.ok()) << server.status();
   const std::string cli = Runfile("client/chainverify");
   const std::string server_flag = "--server=" + server->target();
@@ -259,7 +240,7 @@ TEST_F(TlsCaptureTest, CliUploadsTheCapturedChain) {
             2);
   // --connect and files are exclusive.
   EXPECT_EQ(RunCommand({cli, "verify", "--connect", Target(port_), server_flag,
-                        Tmp("leaf.pem")},
+                        testing::TestTmpPath("leaf.pem")},
                        &out),
             2);
 }

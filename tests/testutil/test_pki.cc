@@ -406,6 +406,16 @@ TestKey TestKey::Generate(KeyType type, bool fresh) {
   return *cached;
 }
 
+std::string TestKey::PrivateKeyPem() const {
+  BIO* bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_PrivateKey(bio, get(), nullptr, nullptr, 0, nullptr, nullptr);
+  char* data = nullptr;
+  const long len = BIO_get_mem_data(bio, &data);
+  std::string out(data, len);
+  BIO_free(bio);
+  return out;
+}
+
 std::string TestKey::SpkiDer() const { return ToDer(i2d_PUBKEY, pkey_.get()); }
 
 CertSpec RootSpec(std::string cn) {

@@ -38,6 +38,8 @@ class TestKey {
   EVP_PKEY* get() const { return pkey_.get(); }
   // DER SubjectPublicKeyInfo.
   std::string SpkiDer() const;
+  // The private key, PEM (PKCS#8), for servers started by tests.
+  std::string PrivateKeyPem() const;
 
  private:
   explicit TestKey(EVP_PKEY* pkey);  // Takes ownership.
