@@ -16,6 +16,12 @@ int Criticality(const Certificate& cert, int nid) {
   return X509_EXTENSION_get_critical(X509_get_ext(cert.x509(), index)) ? 1 : 0;
 }
 
+// One signature check; only asked of anchors without an AKI, which come
+// from the policy's trust store, never from a request.
+bool IsSignedByOwnKey(const Certificate& cert) {
+  return cert.public_key() != nullptr && X509_verify(cert.x509(), cert.public_key()) == 1;
+}
+
 bool HasEmptySubject(const Certificate& cert) {
   return X509_NAME_entry_count(cert.subject()) == 0;
 }
@@ -43,9 +49,12 @@ void CheckAuthorityKeyId(const Certificate& cert, CertRole role, Profile profile
   if (critical == 1) {
     errors->Add(kCertAkiInvalid, i, "authorityKeyIdentifier must be non-critical (RFC 5280 4.2.1.1)");
   }
-  // Required in every certificate a CA issues; only self-signed certificates
-  // may omit it.
-  if (!cert.IsSelfIssued() && !cert.authority_key_id()) {
+  // Required in every certificate a CA issues; a CA that distributes its key
+  // as a self-signed certificate may omit it. An anchor counts as self-signed
+  // when its signature verifies under its own key, even under a changed issuer
+  // name (a re-issued root); a cross-certificate does not.
+  if (!cert.IsSelfIssued() && !cert.authority_key_id() &&
+      !(role == CertRole::kAnchor && IsSignedByOwnKey(cert))) {
     errors->Add(kCertAkiInvalid, i,
                 "authorityKeyIdentifier keyIdentifier is required (RFC 5280 4.2.1.1)");
   }
@@ -110,10 +119,17 @@ void CheckBasicConstraints(const Certificate& cert, int i, CertErrors* errors) {
 }
 
 // RFC 5280 4.2.1.10, 4.2.1.11: constraints belong to CAs and are critical.
-void CheckConstraintExtensions(const Certificate& cert, int i, CertErrors* errors) {
-  if (!cert.is_ca() && Criticality(cert, NID_name_constraints) >= 0) {
+// CA/B BR 7.1.2.5.2 lets nameConstraints be non-critical, so the Web PKI
+// profile accepts that.
+void CheckConstraintExtensions(const Certificate& cert, Profile profile, int i,
+                               CertErrors* errors) {
+  const int name_constraints = Criticality(cert, NID_name_constraints);
+  if (!cert.is_ca() && name_constraints >= 0) {
     errors->Add(kNameConstraintsInEndEntity, i,
                 "nameConstraints must be used only in CA certificates (RFC 5280 4.2.1.10)");
+  } else if (profile == Profile::kRfc5280 && name_constraints == 0) {
+    errors->Add(kNameConstraintsInvalid, i,
+                "nameConstraints must be critical (RFC 5280 4.2.1.10)");
   }
   if (Criticality(cert, NID_policy_constraints) == 0) {
     errors->Add(kPolicyInvalid, i, "policyConstraints must be critical (RFC 5280 4.2.1.11)");
@@ -168,12 +184,9 @@ void CheckWebPkiRoleExtensions(const Certificate& cert, CertRole role, int i,
                                CertErrors* errors) {
   const int critical = Criticality(cert, NID_ext_key_usage);
   if (role == CertRole::kLeaf) {
-    // RFC 5280 4.2.1.9 lets a CA certificate end a path; the Web PKI does not.
-    if (cert.is_ca()) {
-      errors->Add(kLeafIsCa, i,
-                  "basicConstraints cA must be FALSE in a TLS certificate (CA/B BR 7.1.2.7.8)");
-    }
-    if (critical < 0) {
+    // A cA=TRUE leaf is a CA certificate, judged by usage.leaf_is_ca in the
+    // path (verify_certificate_chain.cc); its EKU is optional as for any CA.
+    if (critical < 0 && !cert.is_ca()) {
       errors->Add(kExtendedKeyUsageMissing, i,
                   "a TLS certificate must carry extendedKeyUsage (CA/B BR 7.1.2.7.6)");
     } else if (critical == 1) {
@@ -203,7 +216,7 @@ void CheckCertificateProfile(const Certificate& cert, CertRole role, Profile pro
   CheckSubjectKeyId(cert, chain_index, errors);
   CheckSubjectAltName(cert, role, profile, chain_index, errors);
   CheckBasicConstraints(cert, chain_index, errors);
-  CheckConstraintExtensions(cert, chain_index, errors);
+  CheckConstraintExtensions(cert, profile, chain_index, errors);
   CheckAuthorityInfoAccess(cert, chain_index, errors);
   CheckKeyEncoding(cert, profile, chain_index, errors);
   if (profile == Profile::kWebPki) CheckWebPkiRoleExtensions(cert, role, chain_index, errors);

@@ -59,6 +59,20 @@ const char* PurposeName(KeyPurpose purpose) {
   return purpose == KeyPurpose::kServerAuth ? "serverAuth" : "clientAuth";
 }
 
+// Whether the path's pathLenConstraints (RFC 5280 6.1.4 (l)-(m)) would let
+// the leaf, were it used as a CA, certify a further non-self-issued
+// certificate: each constraining CA above must still have room for one more
+// intermediate below it.
+bool LeafCouldIssue(const std::vector<PathElement>& path) {
+  int below = 0;  // Non-self-issued intermediates between the leaf and path[j].
+  for (size_t j = 1; j < path.size(); ++j) {
+    const Certificate& ca = *path[j].certificate;
+    if (ca.path_len() >= 0 && below + 1 > ca.path_len()) return false;
+    if (!ca.IsSelfIssued()) ++below;
+  }
+  return true;
+}
+
 }  // namespace
 
 void CheckAlgorithms(const Certificate& cert, int chain_index,
@@ -355,6 +369,15 @@ void ChainValidator::Validate(const std::vector<PathElement>& path, CertErrors* 
         errors->Add(kKeyUsageDisallowed, i,
                     "leaf keyUsage allows none of digitalSignature, keyEncipherment, "
                     "keyAgreement");
+      }
+      // RFC 5280 4.2.1.9 lets a CA certificate end a path; CA/B BR 7.1.2.7.8
+      // forbids cA=TRUE in a TLS certificate, so that a subscriber cannot
+      // issue. Where a pathLenConstraint above already leaves it no room to
+      // certify anything, its cA bit is inert and the RFC 5280 note applies.
+      if (web_pki && cert.is_ca() && LeafCouldIssue(path)) {
+        errors->Add(kLeafIsCa, i,
+                    "basicConstraints cA must be FALSE in a TLS certificate whose issuers "
+                    "would let it issue (CA/B BR 7.1.2.7.8)");
       }
       if (peer_name_.kind != PeerName::Kind::kNone &&
           !LeafMatchesPeerName(cert, peer_name_, options_.profile)) {

@@ -35,29 +35,11 @@ namespace {
 constexpr char kCalibratedSha256[] =
     "b2e8f44f865dab2254bf4b730610cab40cdd04202cbad298bb9e87343903db8a";
 // Matched cases, out of 9,780.
-constexpr int kMinMatched = 9775;
+constexpr int kMinMatched = 9777;
 // Expected FAILURE but verified: a chain the core should have rejected.
 constexpr int kMaxUnexpectedSuccesses = 0;
 // Cases SKIPPED: only the RFC 5280 side of the three declared conflicting pairs.
 constexpr int kMaxSkipped = 3;
-
-// Mismatches that remain, each an expectation that contradicts another case
-// of the suite under one profile without being declared in conflicts_with.
-// Listed with the error the core gives, so the list cannot go stale: a case
-// that starts passing, or fails for another reason, fails this test.
-struct KnownMismatch {
-  const char* id;
-  const char* error_id;
-  const char* why;
-};
-constexpr KnownMismatch kUndeclaredConflicts[] = {
-    {"pathlen::validation-ignores-pathlen-in-leaf", "usage.leaf_is_ca",
-     "a CA certificate as the leaf: valid under RFC 5280 4.2.1.9, but "
-     "webpki::ca-as-leaf (the same leaf shape) must fail under the Web PKI profile"},
-    {"cve::cve-2024-0567", "cert.aki_invalid",
-     "a trusted, non-self-issued root without authorityKeyIdentifier: "
-     "rfc5280::aki::cross-signed-root-missing-aki requires rejecting exactly that"},
-};
 
 // Cases whose outcome is pinned, with why each one matters. A rejection is
 // pinned with the error id it must cite (cert_errors.h ids are stable), so a
@@ -224,31 +206,14 @@ TEST_F(LimboTest, UnexpectedSuccessesAtMostTheCeiling) {
       << state_->score.Summary(/*list_mismatches=*/false);
 }
 
-// Every case matches, but for the undeclared conflicts listed above.
+// Every case matches (skips are checked below).
 TEST_F(LimboTest, NoMismatches) {
   for (const TestcaseResult& result : state_->results.results()) {
     const Result expected =
         state_->suite.testcases(state_->by_id.at(result.id())).expected_result();
     if (result.actual_result() == SKIPPED || result.actual_result() == expected) continue;
-    const KnownMismatch* known = nullptr;
-    for (const KnownMismatch& k : kUndeclaredConflicts) {
-      if (result.id() == k.id) known = &k;
-    }
-    if (known == nullptr) {
-      ADD_FAILURE() << result.id() << ": expected " << Result_Name(expected) << ", got "
-                    << Result_Name(result.actual_result()) << ": " << result.context();
-    } else {
-      EXPECT_TRUE(absl::StrContains(result.context(), absl::StrCat(" ", known->error_id, " ")))
-          << result.id() << " now fails for another reason: " << result.context();
-    }
-  }
-  if (!state_->calibrated) return;
-  for (const KnownMismatch& k : kUndeclaredConflicts) {
-    auto it = state_->by_id.find(k.id);
-    ASSERT_NE(it, state_->by_id.end()) << k.id;
-    EXPECT_NE(state_->results.results(it->second).actual_result(),
-              state_->suite.testcases(it->second).expected_result())
-        << k.id << " passes now: remove it from kUndeclaredConflicts";
+    ADD_FAILURE() << result.id() << ": expected " << Result_Name(expected) << ", got "
+                  << Result_Name(result.actual_result()) << ": " << result.context();
   }
 }
 

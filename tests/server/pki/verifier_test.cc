@@ -356,5 +356,95 @@ TEST(VerifierTest, MaxChainLengthEnforced) {
   EXPECT_EQ(r.status, v1::CHAIN_TOO_LONG);
 }
 
+// --- Profile rules that two x509-limbo cases each pin from opposite sides ---
+
+VerifyPolicy WithProfile(Profile profile) {
+  VerifyPolicy policy;
+  policy.validation.profile = profile;
+  return policy;
+}
+
+// CA/B BR 7.1.2.7.8: a CA certificate that could still issue is no TLS leaf.
+TEST(VerifierTest, WebPkiRejectsCaLeafThatCouldIssue) {
+  TestCert root = MustIssue(RootSpec("CA-leaf Root"), nullptr);
+  CertSpec spec = IntermediateSpec("ca-leaf.example");
+  spec.dns_names = {"ca-leaf.example"};
+  TestCert ca_leaf = MustIssue(spec, &root);
+  VerifyResult web = Verify({&ca_leaf}, StoreOf({&root}), "ca-leaf.example",
+                            WithProfile(Profile::kWebPki));
+  EXPECT_FALSE(web.trusted);
+  EXPECT_TRUE(HasError(web, kLeafIsCa)) << web.status;
+  // RFC 5280 4.2.1.9: the last certificate of a path may be a CA.
+  VerifyResult rfc = Verify({&ca_leaf}, StoreOf({&root}), "ca-leaf.example",
+                            WithProfile(Profile::kRfc5280));
+  EXPECT_TRUE(rfc.trusted) << rfc.status;
+}
+
+// Below a pathLenConstraint-0 CA the leaf's cA bit is inert: it cannot certify
+// anything in this path, so it is judged as the end entity it is.
+TEST(VerifierTest, WebPkiAcceptsCaLeafWhosePathLengthIsExhausted) {
+  TestCert root = MustIssue(RootSpec("Pathlen Root"), nullptr);
+  CertSpec ica_spec = IntermediateSpec("Pathlen-0 ICA");
+  ica_spec.path_len = 0;
+  TestCert ica = MustIssue(ica_spec, &root);
+  CertSpec spec = IntermediateSpec("inert-ca.example");
+  spec.dns_names = {"inert-ca.example"};
+  TestCert ca_leaf = MustIssue(spec, &ica);
+  VerifyResult r = Verify({&ca_leaf, &ica}, StoreOf({&root}), "inert-ca.example",
+                          WithProfile(Profile::kWebPki));
+  EXPECT_TRUE(r.trusted) << r.status;
+  // The same leaf directly under the unconstrained root could issue.
+  TestCert direct = MustIssue(spec, &root);
+  EXPECT_TRUE(HasError(Verify({&direct}, StoreOf({&root}), "inert-ca.example",
+                              WithProfile(Profile::kWebPki)),
+                       kLeafIsCa));
+}
+
+// RFC 5280 4.2.1.1: only a certificate through which a CA distributes its own
+// key may omit the AKI. An anchor signed by its own key under another issuer
+// name qualifies; an anchor signed by someone else (a cross-certificate) does not.
+TEST(VerifierTest, AnchorWithoutAkiMustBeSignedByItsOwnKey) {
+  TestKey key = TestKey::Generate(KeyType::kEcP256, /*fresh=*/true);
+  CertSpec spec = RootSpec("Renamed Root");
+  spec.issuer_override = "Old Root Name";
+  spec.include_authority_key_id = false;
+  TestCert self_signed = MustIssue(spec, nullptr, key);
+  TestCert leaf = MustIssue(LeafSpec("aki.example", {"aki.example"}), &self_signed);
+  for (Profile profile : {Profile::kWebPki, Profile::kRfc5280}) {
+    VerifyResult r = Verify({&leaf}, StoreOf({&self_signed}), "aki.example",
+                            WithProfile(profile));
+    EXPECT_TRUE(r.trusted) << r.status;
+  }
+
+  TestCert other_root = MustIssue(RootSpec("Other Root"), nullptr);
+  CertSpec cross_spec = IntermediateSpec("Cross-signed Root");
+  cross_spec.include_authority_key_id = false;
+  TestCert cross = MustIssue(cross_spec, &other_root);
+  TestCert leaf2 = MustIssue(LeafSpec("aki.example", {"aki.example"}), &cross);
+  VerifyResult r = Verify({&leaf2}, StoreOf({&cross}), "aki.example",
+                          WithProfile(Profile::kRfc5280));
+  EXPECT_FALSE(r.trusted);
+  EXPECT_TRUE(HasError(r, kCertAkiInvalid)) << r.status;
+}
+
+// RFC 5280 4.2.1.10 makes nameConstraints critical; CA/B BR 7.1.2.5.2 allows
+// it non-critical.
+TEST(VerifierTest, NonCriticalNameConstraintsOnlyUnderWebPki) {
+  TestCert root = MustIssue(RootSpec("NC Root"), nullptr);
+  CertSpec spec = IntermediateSpec("NC ICA");
+  // nameConstraints { permittedSubtrees { dNSName "example" } }, non-critical.
+  spec.raw_extensions.push_back(
+      {"2.5.29.30", false, std::string("\x30\x0d\xa0\x0b\x30\x09\x82\x07" "example", 15)});
+  TestCert ica = MustIssue(spec, &root);
+  TestCert leaf = MustIssue(LeafSpec("a.example", {"a.example"}), &ica);
+  VerifyResult web =
+      Verify({&leaf, &ica}, StoreOf({&root}), "a.example", WithProfile(Profile::kWebPki));
+  EXPECT_TRUE(web.trusted) << web.status;
+  VerifyResult rfc =
+      Verify({&leaf, &ica}, StoreOf({&root}), "a.example", WithProfile(Profile::kRfc5280));
+  EXPECT_FALSE(rfc.trusted);
+  EXPECT_TRUE(HasError(rfc, kNameConstraintsInvalid)) << rfc.status;
+}
+
 }  // namespace
 }  // namespace chainverify::pki
