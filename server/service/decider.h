@@ -50,6 +50,7 @@ class Decider {
 
   // Told about every outcome (metrics). Not owned; may be null.
   void SetObserver(DecisionObserver* observer) { observer_ = observer; }
+  DecisionObserver* observer() const { return observer_; }
   // Process-wide verifier caches used by every decision. Not owned; may be
   // null (no caching). Set before serving.
   void SetCaches(pki::VerifierCaches* caches) { caches_ = caches; }

@@ -1,6 +1,8 @@
 #include "server/service/verifier_service.h"
 
 #include <grpc/grpc_security_constants.h>
+#include <grpcpp/support/proto_buffer_reader.h>
+#include <grpcpp/support/proto_buffer_writer.h>
 
 #include <algorithm>
 #include <memory>
@@ -90,8 +92,16 @@ absl::Time DeadlineOf(const grpc::CallbackServerContext& context) {
 // Reads requests one at a time and answers each before reading the next, so
 // responses keep the requests' order. Each request is authorized on its own:
 // a reload can change the grants mid-stream.
-class VerifyStreamReactor
-    : public grpc::ServerBidiReactor<v1::VerifyRequest, v1::VerifyResponse> {
+// `response` as the bytes gRPC sends.
+grpc::ByteBuffer Serialized(const v1::VerifyResponse& response) {
+  grpc::ByteBuffer bytes;
+  bool own_buffer = false;
+  // Fails only for a message over 2 GiB, which a response cannot reach.
+  (void)grpc::SerializationTraits<v1::VerifyResponse>::Serialize(response, &bytes, &own_buffer);
+  return bytes;
+}
+
+class VerifyStreamReactor : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
   VerifyStreamReactor(Decider* decider, AdmissionControl* admission, Caller caller,
                       absl::Time deadline)
@@ -100,7 +110,7 @@ class VerifyStreamReactor
         caller_(std::move(caller)),
         identity_(caller_.ToString()),
         deadline_(deadline) {
-    StartRead(&request_);
+    StartRead(&request_bytes_);
   }
 
   void OnReadDone(bool ok) override {
@@ -108,8 +118,12 @@ class VerifyStreamReactor
       Finish(grpc::Status::OK);
       return;
     }
+    absl::StatusOr<v1::VerifyRequest> parsed = ParseVerifyRequest(request_bytes_);
+    request_ = parsed.ok() ? *std::move(parsed) : v1::VerifyRequest();
     absl::StatusOr<v1::VerifyResponse> decided =
-        AuthorizeAndDecide(decider_, admission_, request_, caller_, identity_, deadline_);
+        parsed.ok()
+            ? AuthorizeAndDecide(decider_, admission_, request_, caller_, identity_, deadline_)
+            : absl::StatusOr<v1::VerifyResponse>(parsed.status());
     if (decided.ok()) {
       response_ = *std::move(decided);
     } else if (decided.status().code() == absl::StatusCode::kUnavailable) {
@@ -122,7 +136,8 @@ class VerifyStreamReactor
       response_.mutable_request_error()->set_code(static_cast<int>(decided.status().code()));
       response_.mutable_request_error()->set_message(std::string(decided.status().message()));
     }
-    StartWrite(&response_);
+    response_bytes_ = Serialized(response_);
+    StartWrite(&response_bytes_);
   }
 
   void OnWriteDone(bool ok) override {
@@ -130,8 +145,8 @@ class VerifyStreamReactor
       Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "write failed"));
       return;
     }
-    request_.Clear();
-    StartRead(&request_);
+    request_bytes_.Clear();
+    StartRead(&request_bytes_);
   }
 
   void OnDone() override { delete this; }
@@ -142,6 +157,8 @@ class VerifyStreamReactor
   const Caller caller_;
   const std::string identity_;
   const absl::Time deadline_;
+  grpc::ByteBuffer request_bytes_;
+  grpc::ByteBuffer response_bytes_;
   v1::VerifyRequest request_;
   v1::VerifyResponse response_;
 };
@@ -207,10 +224,30 @@ absl::Status AuthorizeVerify(const v1::VerifyRequest& request, const Caller& cal
   return absl::PermissionDeniedError(reason);
 }
 
+absl::StatusOr<v1::VerifyRequest> ParseVerifyRequest(const grpc::ByteBuffer& bytes) {
+  grpc::ByteBuffer copy(bytes);  // Shares the slices; the reader needs a mutable one.
+  grpc::ProtoBufferReader reader(&copy);
+  v1::VerifyRequest request;
+  if (!reader.status().ok() || !request.ParseFromZeroCopyStream(&reader)) {
+    return absl::InvalidArgumentError(
+        "request is not a valid chainverify.v1.VerifyRequest: a string field (peer_name, "
+        "request_id, policy, labels) is not valid UTF-8, or the message is corrupt");
+  }
+  return request;
+}
+
 grpc::ServerUnaryReactor* VerifierService::Verify(grpc::CallbackServerContext* context,
-                                                  const v1::VerifyRequest* request,
-                                                  v1::VerifyResponse* response) {
+                                                  const grpc::ByteBuffer* request_bytes,
+                                                  grpc::ByteBuffer* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<v1::VerifyRequest> request = ParseVerifyRequest(*request_bytes);
+  if (!request.ok()) {
+    if (decider_->observer() != nullptr) {
+      decider_->observer()->OnRequestError(request.status().code());
+    }
+    reactor->Finish(ToGrpcStatus(request.status()));
+    return reactor;
+  }
   const Caller caller = CallerFromContext(*context);
   absl::StatusOr<v1::VerifyResponse> decided =
       AuthorizeAndDecide(decider_, admission_, *request, caller, caller.ToString(),
@@ -219,12 +256,12 @@ grpc::ServerUnaryReactor* VerifierService::Verify(grpc::CallbackServerContext* c
     reactor->Finish(ToGrpcStatus(decided.status()));
     return reactor;
   }
-  *response = *std::move(decided);
+  *response = Serialized(*decided);
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }
 
-grpc::ServerBidiReactor<v1::VerifyRequest, v1::VerifyResponse>*
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>*
 VerifierService::VerifyStream(grpc::CallbackServerContext* context) {
   return new VerifyStreamReactor(decider_, admission_, CallerFromContext(*context),
                                  DeadlineOf(*context));

@@ -6,7 +6,10 @@
 #include <atomic>
 #include <string>
 
+#include <grpcpp/support/byte_buffer.h>
+
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "chainverify/v1/verifier.grpc.pb.h"
 #include "server/audit/audit_log.h"
 #include "server/policy/policy_store.h"
@@ -37,25 +40,40 @@ class AdmissionControl {
   std::atomic<int> in_flight_{0};
 };
 
-class VerifierService final : public v1::ChainVerifier::CallbackService {
+// Both methods take the request as raw bytes and parse it here: gRPC would
+// answer a request that does not parse (a proto3 string field holding invalid
+// UTF-8, a corrupt message) with a bare UNIMPLEMENTED, which reads as a wrong
+// method; here it is INVALID_ARGUMENT saying what is wrong.
+using ChainVerifierRawService = v1::ChainVerifier::WithRawCallbackMethod_Verify<
+    v1::ChainVerifier::WithRawCallbackMethod_VerifyStream<v1::ChainVerifier::Service>>;
+
+class VerifierService final : public ChainVerifierRawService {
  public:
   // `admission` may be null (no limit).
   explicit VerifierService(Decider* decider, AdmissionControl* admission = nullptr)
       : decider_(decider), admission_(admission) {}
 
-  // Errors: those of Decider::Decide, and PERMISSION_DENIED when the caller is
-  // not granted the policy (AuthorizeVerify).
+  // Errors: those of Decider::Decide, INVALID_ARGUMENT for a request that is
+  // not a VerifyRequest (ParseVerifyRequest), and PERMISSION_DENIED when the
+  // caller is not granted the policy (AuthorizeVerify).
   grpc::ServerUnaryReactor* Verify(grpc::CallbackServerContext* context,
-                                   const v1::VerifyRequest* request,
-                                   v1::VerifyResponse* response) override;
+                                   const grpc::ByteBuffer* request,
+                                   grpc::ByteBuffer* response) override;
 
-  grpc::ServerBidiReactor<v1::VerifyRequest, v1::VerifyResponse>* VerifyStream(
+  // A request that does not parse is answered in the stream with
+  // request_error INVALID_ARGUMENT, like any other malformed request.
+  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* VerifyStream(
       grpc::CallbackServerContext* context) override;
 
  private:
   Decider* decider_;
   AdmissionControl* admission_;
 };
+
+// The wire bytes of one VerifyRequest, parsed. Errors: INVALID_ARGUMENT when
+// they do not parse; protobuf rejects proto3 string fields (peer_name,
+// request_id, policy, labels) that are not valid UTF-8 (and logs the field).
+absl::StatusOr<v1::VerifyRequest> ParseVerifyRequest(const grpc::ByteBuffer& bytes);
 
 // absl::Status to grpc::Status, same code and message.
 grpc::Status ToGrpcStatus(const absl::Status& status);
