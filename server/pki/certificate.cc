@@ -5,6 +5,8 @@
 #include <openssl/asn1.h>
 #include <openssl/x509v3.h>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace chainverify::pki {
@@ -51,7 +53,14 @@ CertificatePtr Certificate::Parse(absl::string_view der, ParseError* error) {
   const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
   X509Ptr x509(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
   if (x509 == nullptr) {
-    return fail(kCertMalformed, "not a DER X.509 certificate: " + DrainOpenSslErrors());
+    const std::string openssl = DrainOpenSslErrors();
+    // A common mistake deserves a direct answer (PEM is RFC 7468 armour).
+    if (absl::StartsWith(absl::StripLeadingAsciiWhitespace(der), "-----BEGIN")) {
+      return fail(kCertMalformed,
+                  "not a DER X.509 certificate: this is PEM; send the DER bytes (the "
+                  "base64-decoded body between the BEGIN and END lines)");
+    }
+    return fail(kCertMalformed, "not a DER X.509 certificate: " + openssl);
   }
   if (p != reinterpret_cast<const unsigned char*>(der.data()) + der.size()) {
     return fail(kCertMalformed, "trailing data after the certificate");
