@@ -67,6 +67,10 @@ ABSL_FLAG(std::string, policy_file, "",
 ABSL_FLAG(absl::Duration, policy_watch_interval, absl::Seconds(2),
           "How often to check --policy_file for changes (mtime, size, content "
           "SHA-256). 0 disables watching; SIGHUP and PolicyAdmin still reload.");
+ABSL_FLAG(bool, check_policy, false,
+          "Load --policy_file (or the embedded default) and its trust stores as the "
+          "server would, print its version, policies and warnings, and exit: 0 when "
+          "it loads, 1 when it does not. Serves nothing; for CI and deploy checks.");
 // Optional so that "not set" (the default rule) differs from an explicit true.
 ABSL_FLAG(std::optional<bool>, enable_policy_admin, std::nullopt,
           "Serve the PolicyAdmin service (reload and inspect the policy) on the "
@@ -277,6 +281,41 @@ absl::StatusOr<Transport> MakeTransport(const std::string& listen) {
   return transport;
 }
 
+chainverify::pki::SearchLimits SearchLimitsFromFlags() {
+  chainverify::pki::SearchLimits limits;
+  limits.max_signature_checks = absl::GetFlag(FLAGS_max_signature_checks);
+  limits.max_iterations = absl::GetFlag(FLAGS_max_iterations);
+  limits.deadline = absl::GetFlag(FLAGS_search_deadline);
+  return limits;
+}
+
+// --check_policy: the same loader a start or a reload uses, so a file that
+// passes here is one the server accepts.
+int CheckPolicy() {
+  const std::string path = absl::GetFlag(FLAGS_policy_file);
+  const std::string shown = path.empty() ? "(embedded default)" : path;
+  absl::StatusOr<std::shared_ptr<const chainverify::policy::PolicySet>> set =
+      path.empty() ? chainverify::policy::PolicySet::Embedded(SearchLimitsFromFlags())
+                   : chainverify::policy::PolicySet::FromFile(path, SearchLimitsFromFlags());
+  if (!set.ok()) {
+    std::printf("policy %s does not load: %s\n", shown.c_str(),
+                std::string(set.status().message()).c_str());
+    return 1;
+  }
+  std::printf("policy %s loads: version %s, default policy \"%s\", %zu policies%s\n",
+              shown.c_str(), (*set)->version().c_str(), (*set)->default_policy().c_str(),
+              (*set)->policies().size(),
+              (*set)->authorization() != nullptr ? ", authorization section" : "");
+  for (const auto& [name, policy] : (*set)->policies()) {
+    std::printf("  policy \"%s\": %zu trust anchors\n", name.c_str(),
+                policy.verify.trust_store->anchors().size());
+  }
+  for (const std::string& warning : (*set)->warnings()) {
+    std::printf("  warning: %s\n", warning.c_str());
+  }
+  return 0;
+}
+
 void ReloadOnSighup(chainverify::policy::PolicyHolder* holder) {
   if (!holder->reloadable()) {
     chainverify::logging::LogEvent(
@@ -295,6 +334,7 @@ int main(int argc, char** argv) {
       "chainverifyd: centralized X.509 chain verification over gRPC.\n"
       "Starts on 127.0.0.1:50051 with the OS trust store unless told otherwise.");
   absl::ParseCommandLine(argc, argv);
+  if (absl::GetFlag(FLAGS_check_policy)) return CheckPolicy();
 
   // Transport flags first: a server that would listen unprotected must not
   // get as far as opening its audit log.
@@ -305,10 +345,7 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  chainverify::pki::SearchLimits limits;
-  limits.max_signature_checks = absl::GetFlag(FLAGS_max_signature_checks);
-  limits.max_iterations = absl::GetFlag(FLAGS_max_iterations);
-  limits.deadline = absl::GetFlag(FLAGS_search_deadline);
+  const chainverify::pki::SearchLimits limits = SearchLimitsFromFlags();
 
   // Signal handlers first, so a SIGHUP or SIGTERM right after startup is
   // handled rather than killing the process.
