@@ -66,6 +66,8 @@ PolicyHolder::Fingerprint PolicyHolder::TakeFingerprint(const std::string& path)
   std::ostringstream content;
   content << in.rdbuf();
   fp.exists = true;
+  fp.device = static_cast<uint64_t>(st.st_dev);
+  fp.inode = static_cast<uint64_t>(st.st_ino);
   fp.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
   fp.size = static_cast<int64_t>(st.st_size);
   // The content hash catches a rewrite within one mtime tick at the same size.

@@ -72,9 +72,9 @@ class PolicyHolder {
       ABSL_LOCKS_EXCLUDED(reload_mu_, mu_);
 
   // Starts a thread that checks the file every `interval` and reloads when its
-  // mtime, size or content SHA-256 differ from the last load attempt. The path
-  // is stat()ed each time, so a replaced file or a swapped symlink (Kubernetes
-  // ConfigMap updates) is seen. FAILED_PRECONDITION without a policy file or
+  // inode, mtime, size or content SHA-256 differ from the last load attempt.
+  // The path is stat()ed each time, so a replaced file or a swapped symlink
+  // (Kubernetes ConfigMap updates) is seen. FAILED_PRECONDITION without a policy file or
   // when already watching; INVALID_ARGUMENT when `interval` is not positive.
   absl::Status StartWatching(absl::Duration interval) ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -85,15 +85,20 @@ class PolicyHolder {
   Snapshot snapshot() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
-  // What the watcher compares. `exists` false when stat() failed.
+  // What the watcher compares. `exists` false when stat() failed. The inode
+  // marks a replaced file even when its text and mtime tick are unchanged: a
+  // ConfigMap update that changes only a trust PEM beside the policy still
+  // writes a new policy file, and the anchors must be reloaded with it.
   struct Fingerprint {
     bool exists = false;
+    uint64_t device = 0;
+    uint64_t inode = 0;
     int64_t mtime_ns = 0;
     int64_t size = 0;
     std::string sha256;
     bool operator==(const Fingerprint& o) const {
-      return exists == o.exists && mtime_ns == o.mtime_ns && size == o.size &&
-             sha256 == o.sha256;
+      return exists == o.exists && device == o.device && inode == o.inode &&
+             mtime_ns == o.mtime_ns && size == o.size && sha256 == o.sha256;
     }
     bool operator!=(const Fingerprint& o) const { return !(*this == o); }
   };

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -212,6 +213,60 @@ TEST(PolicyHolderTest, WatcherFollowsASwappedSymlink) {
   ASSERT_TRUE(
       Eventually([&] { return holder->Current()->version() != before; }, absl::Seconds(5)));
   EXPECT_TRUE(holder->last_error().ok()) << holder->last_error();
+}
+
+// A ConfigMap volume as the kubelet writes it: each version in its own
+// ..<timestamp> directory, ..data -> that directory, and every key a symlink
+// through ..data. An update writes the whole new version, renames a fresh
+// ..data link over the old one and deletes the old directory.
+void WriteConfigMapVersion(const std::string& dir, const std::string& stamp,
+                           const std::vector<std::pair<std::string, std::string>>& files) {
+  const std::string version_dir = dir + "/" + stamp;
+  ASSERT_EQ(mkdir(version_dir.c_str(), 0755), 0);
+  for (const auto& [name, text] : files) {
+    std::ofstream(version_dir + "/" + name, std::ios::binary) << text;
+    const std::string link = dir + "/" + name;
+    struct stat st;
+    if (lstat(link.c_str(), &st) != 0) {
+      ASSERT_EQ(symlink(("..data/" + name).c_str(), link.c_str()), 0);
+    }
+  }
+  ASSERT_EQ(symlink(stamp.c_str(), (dir + "/..data_tmp").c_str()), 0);
+  ASSERT_EQ(std::rename((dir + "/..data_tmp").c_str(), (dir + "/..data").c_str()), 0);
+}
+
+TEST(PolicyHolderTest, WatcherSeesAConfigMapUpdateThatChangesOnlyATrustFile) {
+  // The policy text is the same in both versions: only fleet-root.pem, a key
+  // of the same ConfigMap, changes. The kubelet still writes a new
+  // policy.textproto, so the watcher must notice the new file, not new text.
+  const std::string dir = TestDir() + "/configmap";
+  ASSERT_EQ(mkdir(dir.c_str(), 0755), 0);
+  const std::string policy = PolicyText("fleet", {"fleet-root.pem"});
+  const std::string r1 = MustIssue(RootSpec("ConfigMap Root 1"), nullptr).pem();
+  const std::string r2 = MustIssue(RootSpec("ConfigMap Root 2"), nullptr).pem();
+  WriteConfigMapVersion(dir, "..2026_11_27_03_00_00.000000001",
+                        {{"policy.textproto", policy}, {"fleet-root.pem", r1}});
+
+  std::unique_ptr<PolicyHolder> holder = MustCreate(dir + "/policy.textproto");
+  ASSERT_NE(holder, nullptr);
+  ASSERT_TRUE(holder->StartWatching(absl::Milliseconds(50)).ok());
+  const std::string before = holder->Current()->version();
+
+  // Immediately, with no pause: the new file may carry the same mtime tick.
+  WriteConfigMapVersion(dir, "..2026_11_27_03_05_00.000000002",
+                        {{"policy.textproto", policy}, {"fleet-root.pem", r2}});
+  ASSERT_EQ(std::remove((dir + "/..2026_11_27_03_00_00.000000001/policy.textproto").c_str()), 0);
+  ASSERT_EQ(std::remove((dir + "/..2026_11_27_03_00_00.000000001/fleet-root.pem").c_str()), 0);
+  ASSERT_EQ(rmdir((dir + "/..2026_11_27_03_00_00.000000001").c_str()), 0);
+
+  ASSERT_TRUE(
+      Eventually([&] { return holder->Current()->version() != before; }, absl::Seconds(5)));
+  EXPECT_TRUE(holder->last_error().ok()) << holder->last_error();
+  // The version names the bundle's text plus every anchor, so it moved with the PEM.
+  EXPECT_EQ(holder->Current()->Find("")->verify.trust_store->size(), 1u);
+  const std::string after = holder->Current()->version();
+  absl::SleepFor(absl::Milliseconds(200));
+  EXPECT_EQ(holder->Current()->version(), after) << "reloaded again without a change";
 }
 
 TEST(PolicyHolderTest, DestructorStopsTheWatcherPromptly) {
