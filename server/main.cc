@@ -105,6 +105,11 @@ ABSL_FLAG(int, max_concurrent_requests, 256,
           "Requests decided at once; more are refused with RESOURCE_EXHAUSTED.");
 ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9464",
           "Address serving Prometheus metrics at /metrics; empty disables.");
+ABSL_FLAG(std::string, health_listen, "",
+          "Address serving only grpc.health.v1.Health, in plaintext, for probes that "
+          "cannot do TLS or present a client certificate (Kubernetes gRPC probes). "
+          "SERVING while the server runs, NOT_SERVING from SIGTERM on. Empty: not "
+          "served (the --listen port serves Health too).");
 ABSL_FLAG(bool, audit_stdout, false, "Also write audit records to stdout.");
 ABSL_FLAG(int, max_certificates, 32, "Most certificates accepted in one request.");
 ABSL_FLAG(int, max_certificate_bytes, 65536, "Largest certificate accepted, in bytes.");
@@ -450,6 +455,21 @@ int main(int argc, char** argv) {
     std::cerr << "chainverifyd: cannot listen on " << listen << "\n";
     return 1;
   }
+  // Kubernetes gRPC probes connect in plaintext without a client certificate,
+  // which a TLS --listen refuses: they get a port that serves Health alone.
+  std::unique_ptr<grpc::Server> health_server;
+  const std::string health_listen = absl::GetFlag(FLAGS_health_listen);
+  if (!health_listen.empty()) {
+    grpc::ServerBuilder health_builder;
+    int health_port = 0;
+    health_builder.AddListeningPort(health_listen, grpc::InsecureServerCredentials(),
+                                    &health_port);
+    health_server = health_builder.BuildAndStart();
+    if (health_server == nullptr || health_port == 0) {
+      std::cerr << "chainverifyd: cannot serve health checks on " << health_listen << "\n";
+      return 1;
+    }
+  }
   const std::string host = listen.substr(0, listen.rfind(':'));
   const std::shared_ptr<const chainverify::policy::PolicySet> initial = (*policies)->Current();
   const std::string metrics_at =
@@ -472,6 +492,9 @@ int main(int argc, char** argv) {
   }
   chainverify::logging::LogEvent(chainverify::logging::LogLevel::kInfo, "shutting_down",
                                  {{"audit_records", absl::StrCat((*audit_log)->records_written())}});
+  // Readiness fails from here on, so load balancers stop sending new calls.
+  server->GetHealthCheckService()->SetServingStatus(false);
+  if (health_server != nullptr) health_server->GetHealthCheckService()->SetServingStatus(false);
   // Let the requests being decided finish (at most --shutdown_grace), then
   // shut down at once: gRPC's own graceful Shutdown(deadline) also waits out
   // the deadline for idle client connections, which made every restart slow.
@@ -483,6 +506,7 @@ int main(int argc, char** argv) {
   }
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(100));
   server->Wait();
+  if (health_server != nullptr) health_server->Shutdown(std::chrono::system_clock::now());
   // Tear down in order: no more calls, then every accepted record flushed and
   // fsynced, then the policy (its watcher and fetchers stopped).
   server.reset();
