@@ -141,8 +141,12 @@ class Search {
     std::vector<Candidate> candidates = Candidates(*path_.back().certificate);
     bool any_extended = false;
     std::vector<std::string> bad_signers;  // Candidates whose key did not verify.
+    bool target_is_anchor = false;  // The target is itself one of the anchors.
     for (const Candidate& c : candidates) {
-      if (OnPath(*c.element.certificate)) continue;
+      if (OnPath(*c.element.certificate)) {
+        target_is_anchor |= path_.size() == 1 && c.element.anchor != nullptr;
+        continue;
+      }
       if (++stats_.iterations > limits_.max_iterations) {
         return Stop(kPathIterationLimit,
                     absl::StrCat("more than ", limits_.max_iterations, " candidate issuers tried"));
@@ -173,6 +177,12 @@ class Search {
         RecordFailure(kSignatureInvalid, top,
                       absl::StrCat("issuer ", absl::StrJoin(bad_signers, ", "),
                                    " found but its key does not verify this signature"));
+      } else if (target_is_anchor) {
+        // Usually a chain uploaded root first: say so rather than "no issuer".
+        RecordFailure(kPathNoIssuer, top,
+                      "the certificate to verify (certificates[0]) is itself a trust anchor, "
+                      "not a leaf; certificates[0] must be the peer's leaf (is the chain in "
+                      "reverse order?)");
       } else {
         RecordFailure(kPathNoIssuer, top,
                       absl::StrCat("no issuer named \"",
