@@ -250,12 +250,15 @@ TEST_F(HostileInputTest, IssuerCycle) {
 
 TEST_F(HostileInputTest, ChainInReverseOrder) {
   // certificates[0] is the leaf by contract: root first makes the root the
-  // certificate being verified, and a CA certificate is no TLS server.
+  // certificate being verified, and the diagnostic says so.
   Outcome outcome = Call(WithCertificates({root_->der, a_->der, leaf_->der}));
-  ASSERT_TRUE(outcome.status.ok()) << outcome.status.error_message();
-  EXPECT_EQ(outcome.response.verdict(), v1::REJECTED) << outcome.response.ShortDebugString();
-  EXPECT_NE(outcome.response.status(), v1::STATUS_UNSPECIFIED);
-  EXPECT_LT(outcome.elapsed, kBudget);
+  ExpectRejected(outcome, v1::NO_PATH_TO_TRUSTED_ANCHOR);
+  ASSERT_GT(outcome.response.errors_size(), 0);
+  EXPECT_TRUE(absl::StrContains(outcome.response.errors(0).diagnostic(), "reverse order"))
+      << outcome.response.errors(0).diagnostic();
+  // Intermediate first: it is the certificate verified, and it does not
+  // name the peer.
+  ExpectRejected(Call(WithCertificates({a_->der, leaf_->der})), v1::NAME_MISMATCH);
 }
 
 TEST_F(HostileInputTest, LeafOnly) {
