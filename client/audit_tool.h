@@ -29,7 +29,9 @@ inline constexpr int kAuditUsageError = 2;
 
 // `audit verify FILE...`: prints the report on stdout; 0 when the chain is
 // intact, 1 when broken (naming the first broken record), 2 on usage errors
-// or unreadable files.
+// or unreadable files. A torn last line of the newest file (a crash in the
+// middle of a write; such a record was never acknowledged) is noted, not
+// counted, and leaves the chain intact; the server cuts it off on restart.
 int RunAuditVerify(const std::vector<std::string>& args);
 
 // `audit query FILE...`: prints the matching records as they are stored (one
