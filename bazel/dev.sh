@@ -2,6 +2,8 @@
 # The README's two commands:
 #   bazel/dev.sh serve [chainverifyd flags...]  install what is missing, start the service
 #   bazel/dev.sh test  [bazel test args...]      install what is missing, run every test
+#   bazel/dev.sh deps                            install what is missing, nothing else
+#                                                (deploy/Dockerfile's build stage)
 # Both work on a fresh Debian 12 machine (everything comes from Debian packages;
 # Bazel runs offline, see bazel/README.md).
 set -euo pipefail
@@ -11,7 +13,7 @@ PACKAGES=(
   bazel-bootstrap bazel-rules-java g++ pkg-config python3 ca-certificates openssl
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libssl-dev libgtest-dev zlib1g-dev publicsuffix libcurl4-openssl-dev
-  prometheus-cpp-dev libbenchmark-dev python3-grpcio python3-protobuf
+  prometheus-cpp-dev libbenchmark-dev python3-grpcio python3-protobuf python3-yaml
 )
 
 install_missing() {
@@ -81,6 +83,9 @@ node_tests() {
 }
 
 case "${1:-}" in
+  deps)
+    install_missing
+    ;;
   serve)
     shift
     install_missing
@@ -109,7 +114,7 @@ case "${1:-}" in
     exit $status
     ;;
   *)
-    echo "usage: bazel/dev.sh serve [flags] | test [bazel args]" >&2
+    echo "usage: bazel/dev.sh serve [flags] | test [bazel args] | deps" >&2
     exit 2
     ;;
 esac
