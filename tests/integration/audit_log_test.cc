@@ -1,6 +1,5 @@
 // The audit log end to end: the real chainverifyd under concurrent load,
 // SIGTERM and a failing disk, checked with the real `chainverify audit` CLI.
-#include <dirent.h>
 #include <grpcpp/grpcpp.h>
 #include <sys/stat.h>
 
@@ -28,9 +27,11 @@
 namespace chainverify {
 namespace {
 
+using ::chainverify::testing::AuditLogFiles;
 using ::chainverify::testing::IntermediateSpec;
 using ::chainverify::testing::LeafSpec;
 using ::chainverify::testing::MustIssue;
+using ::chainverify::testing::ReadLines;
 using ::chainverify::testing::RootSpec;
 using ::chainverify::testing::RunCommand;
 using ::chainverify::testing::Runfile;
@@ -44,26 +45,6 @@ std::string ReadFile(const std::string& path) {
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
-}
-
-std::vector<std::string> ReadLines(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
-// The audit log and its rotated files.
-std::vector<std::string> AuditFiles(const std::string& dir) {
-  std::vector<std::string> files;
-  DIR* d = opendir(dir.c_str());
-  if (d == nullptr) return files;
-  while (dirent* e = readdir(d)) {
-    if (absl::StartsWith(e->d_name, "audit.log"))
-      files.push_back(absl::StrCat(dir, "/", e->d_name));
-  }
-  closedir(d);
-  return files;
 }
 
 // Runs `chainverify audit ARGS...`; returns the exit code.
@@ -224,7 +205,7 @@ TEST_F(AuditLogIntegrationTest, RotatedGroupCommittedFilesVerifyAsOneChain) {
   ASSERT_EQ(Burst(200 / kThreads).size(), 200u);
   EXPECT_EQ(StopServer(), 0);
 
-  const std::vector<std::string> files = AuditFiles(dir_);
+  const std::vector<std::string> files = AuditLogFiles(dir_);
   EXPECT_GT(files.size(), 2u);
   size_t records = 0;
   for (const std::string& file : files) {
@@ -246,7 +227,7 @@ TEST_F(AuditLogIntegrationTest, RotatedGroupCommittedFilesVerifyAsOneChain) {
   ASSERT_TRUE(Call(Request(true), &response).ok());
   EXPECT_EQ(StopServer(), 0);
   args = {"verify", "--require_genesis"};
-  const std::vector<std::string> after = AuditFiles(dir_);
+  const std::vector<std::string> after = AuditLogFiles(dir_);
   args.insert(args.end(), after.begin(), after.end());
   EXPECT_EQ(RunAuditCli(args, &out), 0) << out;
   EXPECT_TRUE(absl::StrContains(out, "intact: 201 record(s)")) << out;

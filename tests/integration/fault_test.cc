@@ -3,7 +3,6 @@
 // audit disk full, permission loss, and SIGKILL followed by a restart. In each
 // the server answers every call with the expected status, keeps serving, and
 // no decision returned to a client is missing from the audit log.
-#include <dirent.h>
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -37,11 +36,14 @@
 namespace chainverify {
 namespace {
 
+using ::chainverify::testing::AuditLogFiles;
 using ::chainverify::testing::CertSpec;
 using ::chainverify::testing::IntermediateSpec;
 using ::chainverify::testing::IssueCrl;
 using ::chainverify::testing::LeafSpec;
+using ::chainverify::testing::LoggedDecisionIds;
 using ::chainverify::testing::MustIssue;
+using ::chainverify::testing::ReadLines;
 using ::chainverify::testing::RootSpec;
 using ::chainverify::testing::RunCommand;
 using ::chainverify::testing::Runfile;
@@ -51,41 +53,6 @@ using ::chainverify::testing::TestTmpPath;
 using ::chainverify::testing::WriteTestFile;
 
 constexpr char kPeer[] = "service.example.com";
-
-std::vector<std::string> ReadLines(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
-// The audit log `dir`/audit.log and its rotated files.
-std::vector<std::string> AuditFiles(const std::string& dir) {
-  std::vector<std::string> files;
-  if (DIR* d = opendir(dir.c_str())) {
-    while (dirent* e = readdir(d)) {
-      if (absl::StartsWith(e->d_name, "audit.log")) files.push_back(dir + "/" + e->d_name);
-    }
-    closedir(d);
-  }
-  return files;
-}
-
-// Decision ids of the complete records in `files`.
-std::set<std::string> LoggedIds(const std::vector<std::string>& files) {
-  std::set<std::string> ids;
-  for (const std::string& file : files) {
-    std::ifstream in(file);
-    std::string line;
-    // getline also returns a torn final line; it has no '\n' and is skipped.
-    while (std::getline(in, line)) {
-      if (in.eof()) break;
-      const size_t at = line.find("\"decision_id\":\"");
-      if (at != std::string::npos) ids.insert(line.substr(at + 15, 32));
-    }
-  }
-  return ids;
-}
 
 // `chainverify audit verify ARGS... FILES...`; returns the exit code.
 int AuditVerify(std::vector<std::string> args, const std::vector<std::string>& files,
@@ -261,8 +228,8 @@ class FaultTest : public ::testing::Test {
 
   // Every decision a client got is in the log, and the log verifies.
   void ExpectLogHolds(const std::set<std::string>& returned) {
-    const std::vector<std::string> files = AuditFiles(AuditDir());
-    const std::set<std::string> logged = LoggedIds(files);
+    const std::vector<std::string> files = AuditLogFiles(AuditDir());
+    const std::set<std::string> logged = LoggedDecisionIds(files);
     int missing = 0;
     for (const std::string& id : returned) missing += logged.count(id) == 0;
     EXPECT_EQ(missing, 0) << "of " << returned.size() << " returned decisions";
@@ -514,15 +481,15 @@ TEST_F(FaultTest, AuditPermissionLoss) {
   Load load(server->target(), Good);
   ASSERT_TRUE(load.AwaitCalls(20));
   ASSERT_EQ(chmod(audit_dir.c_str(), 0555), 0);
-  const size_t files_before = AuditFiles(audit_dir).size();
+  const size_t files_before = AuditLogFiles(audit_dir).size();
   ASSERT_TRUE(load.AwaitCalls(150));  // Well past a rotation's worth.
-  EXPECT_EQ(AuditFiles(audit_dir).size(), files_before);
+  EXPECT_EQ(AuditLogFiles(audit_dir).size(), files_before);
   ASSERT_EQ(chmod(audit_dir.c_str(), 0755), 0);
   absl::SleepFor(absl::Milliseconds(1100));  // A failed rotation is retried after 1 s.
   ASSERT_TRUE(load.AwaitCalls(150));
   LoadResult result = load.Finish();
   EXPECT_EQ(result.outcomes["TRUSTED"], result.total()) << Describe(result);
-  EXPECT_GT(AuditFiles(audit_dir).size(), files_before);  // Rotation resumed.
+  EXPECT_GT(AuditLogFiles(audit_dir).size(), files_before);  // Rotation resumed.
   EXPECT_EQ(server->Stop(), 0);
   ExpectLogHolds(result.ids);
 
@@ -559,7 +526,7 @@ TEST_F(FaultTest, SigkillDuringLoadThenRestart) {
   const std::string log = dir_ + "/audit.log";
   std::string out;
   EXPECT_EQ(AuditVerify({"--require_genesis"}, {log}, &out), 0) << out;
-  const std::set<std::string> logged = LoggedIds({log});
+  const std::set<std::string> logged = LoggedDecisionIds({log});
   for (const std::string& id : before.ids) EXPECT_EQ(logged.count(id), 1u) << id;
 
   // A write torn by the kill (simulated: SIGKILL between write() calls is

@@ -1,6 +1,7 @@
 #include "tests/integration/server_process.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -38,6 +39,39 @@ std::string TestTmpPath(const std::string& name) {
 
 void WriteTestFile(const std::string& path, const std::string& contents) {
   std::ofstream(path, std::ios::binary) << contents;
+}
+
+std::vector<std::string> ReadLines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+std::vector<std::string> AuditLogFiles(const std::string& dir) {
+  std::vector<std::string> files;
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return files;
+  while (dirent* e = readdir(d)) {
+    if (absl::StartsWith(e->d_name, "audit.log")) files.push_back(absl::StrCat(dir, "/", e->d_name));
+  }
+  closedir(d);
+  return files;
+}
+
+std::set<std::string> LoggedDecisionIds(const std::vector<std::string>& files) {
+  const std::string kField = "\"decision_id\":\"";
+  std::set<std::string> ids;
+  for (const std::string& file : files) {
+    std::ifstream in(file);
+    std::string line;
+    // getline also returns a torn final line (no '\n'): not a record.
+    while (std::getline(in, line) && !in.eof()) {
+      const size_t at = line.find(kField);
+      if (at != std::string::npos) ids.insert(line.substr(at + kField.size(), 32));
+    }
+  }
+  return ids;
 }
 
 std::string Runfile(const std::string& path) {

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -70,6 +71,16 @@ std::string TestTmpPath(const std::string& name);
 
 // Writes `contents` to `path` (binary), replacing it.
 void WriteTestFile(const std::string& path, const std::string& contents);
+
+// The lines of a text file, without their newlines.
+std::vector<std::string> ReadLines(const std::string& path);
+
+// The audit log `dir`/audit.log and its rotated files (audit.log.*), in
+// directory order.
+std::vector<std::string> AuditLogFiles(const std::string& dir);
+
+// The decision ids of the complete records (lines ending in '\n') in `files`.
+std::set<std::string> LoggedDecisionIds(const std::vector<std::string>& files);
 
 // Path of a runfile, e.g. "server/chainverifyd".
 std::string Runfile(const std::string& path);

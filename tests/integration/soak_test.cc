@@ -9,7 +9,6 @@
 //
 //   bazel test //tests/integration:soak_test --test_env=CHAINVERIFY_SOAK_SECONDS=600 \
 //       --test_timeout=900 --test_output=all
-#include <dirent.h>
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
@@ -236,24 +235,10 @@ TEST(SoakTest, FixedRateMixedLoad) {
   EXPECT_LT(growth, 5.0) << "RSS " << rss_start << " KiB -> " << rss_end << " KiB";
 
   // The audit log holds exactly the decisions returned, and verifies.
-  std::vector<std::string> files;
-  if (DIR* d = opendir(dir.c_str())) {
-    while (dirent* e = readdir(d)) {
-      if (absl::StartsWith(e->d_name, "audit.log")) files.push_back(dir + "/" + e->d_name);
-    }
-    closedir(d);
-  }
-  std::set<std::string> logged;
+  const std::vector<std::string> files = testing::AuditLogFiles(dir);
   size_t lines = 0;
-  for (const std::string& file : files) {
-    std::ifstream in(file);
-    for (std::string line; std::getline(in, line);) {
-      ++lines;
-      const size_t at = line.find("\"decision_id\":\"");
-      ASSERT_NE(at, std::string::npos) << line;
-      logged.insert(line.substr(at + 15, 32));
-    }
-  }
+  for (const std::string& file : files) lines += testing::ReadLines(file).size();
+  const std::set<std::string> logged = testing::LoggedDecisionIds(files);
   EXPECT_EQ(lines, returned_ids.size());
   EXPECT_TRUE(logged == returned_ids) << logged.size() << " logged, " << returned_ids.size()
                                       << " returned";
