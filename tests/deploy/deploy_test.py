@@ -733,10 +733,13 @@ def write_junit(result, path):
                           failures=str(sum(1 for c in result.cases if c[1] == "failure")),
                           errors=str(sum(1 for c in result.cases if c[1] == "error")))
     for test, kind, message, seconds in result.cases:
-        # setUpClass errors arrive as a _ErrorHolder without test ids.
-        test_id = test.id() if hasattr(test, "id") else str(test)
-        classname, _, name = test_id.rpartition(".")
-        classname = classname.replace("__main__", "deploy_test")
+        if isinstance(test, unittest.TestCase):
+            classname, _, name = test.id().rpartition(".")
+        else:
+            # A setUpClass error: "setUpClass (__main__.Class)".
+            classname, name = "", str(test)
+        classname = classname.replace("__main__", "deploy_test") or "deploy_test"
+        name = name.replace("__main__", "deploy_test")
         case = ET.SubElement(suite, "testcase", name=name, classname=classname,
                              time="%.3f" % seconds)
         if kind:
