@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -110,6 +111,11 @@ ABSL_FLAG(std::string, health_listen, "",
           "cannot do TLS or present a client certificate (Kubernetes gRPC probes). "
           "SERVING while the server runs, NOT_SERVING from SIGTERM on. Empty: not "
           "served (the --listen port serves Health too).");
+ABSL_FLAG(absl::Duration, max_connection_age, absl::ZeroDuration(),
+          "Ask each client connection to close (HTTP/2 GOAWAY) after about this long, "
+          "so that long-lived channels reconnect and spread over replicas added since "
+          "(calls in progress finish first). 0: connections live as long as clients "
+          "keep them.");
 ABSL_FLAG(bool, audit_stdout, false, "Also write audit records to stdout.");
 ABSL_FLAG(int, max_certificates, 32, "Most certificates accepted in one request.");
 ABSL_FLAG(int, max_certificate_bytes, 65536, "Largest certificate accepted, in bytes.");
@@ -448,6 +454,14 @@ int main(int argc, char** argv) {
   const bool enable_admin = admin_flag.value_or(IsLoopback(listen) || transport->mutual_tls);
   builder.AddListeningPort(listen, transport->credentials, &port);
   builder.SetMaxReceiveMessageSize(absl::GetFlag(FLAGS_max_message_bytes));
+  const absl::Duration max_connection_age = absl::GetFlag(FLAGS_max_connection_age);
+  if (max_connection_age > absl::ZeroDuration()) {
+    // gRPC adds +-10% jitter, so replicas' clients do not reconnect in step.
+    builder.AddChannelArgument(
+        GRPC_ARG_MAX_CONNECTION_AGE_MS,
+        static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(max_connection_age),
+                                           std::numeric_limits<int>::max())));
+  }
   builder.RegisterService(&service);
   if (enable_admin) builder.RegisterService(&admin_service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
