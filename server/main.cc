@@ -66,7 +66,7 @@ ABSL_FLAG(std::string, policy_file, "",
           "reloaded on SIGHUP, on PolicyAdmin.ReloadPolicy and when it changes; a "
           "file that does not load leaves the previous policy serving.");
 ABSL_FLAG(absl::Duration, policy_watch_interval, absl::Seconds(2),
-          "How often to check --policy_file for changes (mtime, size, content "
+          "How often to check --policy_file for changes (inode, mtime, size, content "
           "SHA-256). 0 disables watching; SIGHUP and PolicyAdmin still reload.");
 ABSL_FLAG(bool, check_policy, false,
           "Load --policy_file (or the embedded default) and its trust stores as the "
