@@ -285,6 +285,11 @@ TEST_F(HostileInputTest, ThousandSameSubjectIntermediates) {
               "1002 given, at most 32");
   // Let through: the search budget ends it.
   ExpectRejected(Call(*wide_server_, WithCertificates(ders)), v1::SEARCH_LIMIT_REACHED);
+  // The same with a 1 ms client deadline: the client's deadline ends it.
+  Outcome hurried = Call(*wide_server_, WithCertificates(ders), std::chrono::milliseconds(1));
+  EXPECT_EQ(hurried.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED)
+      << hurried.status.error_message();
+  EXPECT_LT(hurried.elapsed, absl::Seconds(1));
 }
 
 TEST_F(HostileInputTest, EnormousNamesAndSanLists) {
