@@ -212,6 +212,21 @@ def write_kubelet_volume(directory, files):
     os.symlink(stamp, os.path.join(directory, "..data"))
 
 
+def update_kubelet_volume(directory, files):
+    """A ConfigMap update as the kubelet makes it: the new version in a fresh
+    ..<stamp> directory, a new ..data link renamed over the old one, the old
+    directory removed."""
+    old = os.readlink(os.path.join(directory, "..data"))
+    stamp = "..2026_11_27_04_05_00.000000002"
+    os.mkdir(os.path.join(directory, stamp))
+    for name, text in files.items():
+        with open(os.path.join(directory, stamp, name), "w") as f:
+            f.write(text)
+    os.symlink(stamp, os.path.join(directory, "..data_tmp"))
+    os.rename(os.path.join(directory, "..data_tmp"), os.path.join(directory, "..data"))
+    shutil.rmtree(os.path.join(directory, old))
+
+
 def openssl(*argv, cwd):
     subprocess.run(("openssl",) + argv, cwd=cwd, check=True, stdout=subprocess.DEVNULL,
                    stderr=subprocess.PIPE)
@@ -585,6 +600,32 @@ class ServerRunsWithTheDeploymentArgs(unittest.TestCase):
             readme = f.read()
         undocumented = sorted(n for n in names if n not in readme)
         self.assertEqual(undocumented, [], "metrics deploy/README.md does not explain")
+
+    def test_configmap_update_reloads_the_policy_without_a_restart(self):
+        mount, relative = mount_for(args()["policy_file"])
+        volume = volume_source(mount["name"])
+        files = dict(keys_of(volume))
+        text, count = re.subn(r'^version: "([^"]*)"', r'version: "\1-updated"',
+                              files[relative], count=1, flags=re.M)
+        self.assertEqual(count, 1, "the ConfigMap's policy has no top-level version")
+        version = re.search(r'^version: "([^"]*)"', text, re.M).group(1)
+        files[relative] = text
+        update_kubelet_volume(self.server.mapping[mount["mountPath"].rstrip("/")], files)
+        # The watcher polls every --policy_watch_interval; the gauge is refreshed
+        # every 2 s.
+        deadline = time.time() + parse_duration(flag_value("policy_watch_interval")) + 10
+        url = "http://%s/metrics" % self.target("metrics_listen")
+        pattern = re.compile(r'^chainverify_policy_info\{version="%s\+[0-9a-f]+"\} 1' %
+                             re.escape(version), re.M)
+        while time.time() < deadline:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                if pattern.search(response.read().decode()):
+                    break
+            time.sleep(0.25)
+        else:
+            self.fail("policy %s not serving: %s" % (version, self.server.log()))
+        self.assertIsNone(self.server.proc.poll(), "the server restarted or exited")
+        self.assertIn("policy_reloaded", self.server.log())
 
     def test_audit_log_is_on_the_emptydir(self):
         path = localize(args()["audit_log"], self.server.mapping)
