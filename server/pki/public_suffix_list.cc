@@ -245,15 +245,16 @@ absl::StatusOr<std::shared_ptr<const PublicSuffixList>> PublicSuffixList::Load(
 
 const PublicSuffixList* PublicSuffixList::Default() {
   // Function-local static: initialized once, thread-safe (C++11 6.7), and
-  // never destroyed, so pointers handed out stay valid at exit.
-  static const PublicSuffixList* const list = []() -> const PublicSuffixList* {
-    absl::StatusOr<std::shared_ptr<const PublicSuffixList>> loaded =
-        Load(kDefaultPath);
+  // never destroyed, so pointers handed out stay valid at exit. The static
+  // holds the owning shared_ptr itself (not only the list it points to), so the
+  // list stays reachable and LeakSanitizer does not report it.
+  using Holder = std::shared_ptr<const PublicSuffixList>;
+  static const Holder* const holder = []() -> const Holder* {
+    absl::StatusOr<Holder> loaded = Load(kDefaultPath);
     if (!loaded.ok()) return nullptr;
-    return (new std::shared_ptr<const PublicSuffixList>(*std::move(loaded)))
-        ->get();
+    return new Holder(*std::move(loaded));
   }();
-  return list;
+  return holder == nullptr ? nullptr : holder->get();
 }
 
 std::optional<PublicSuffixList::Section> PublicSuffixList::PublicSuffixSection(
