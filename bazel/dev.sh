@@ -130,7 +130,8 @@ case "${1:-}" in
         phase_start=$SECONDS
         fuzz_junit="$(mktemp -d -t chainverify-fuzz-junit.XXXXXX)"
         fuzz_status=0
-        bash fuzz/run.sh --seconds=30 --junit="$fuzz_junit" || fuzz_status=$?
+        CHAINVERIFY_LIMBO="$limbo" bash fuzz/run.sh --seconds=30 --junit="$fuzz_junit" \
+          || fuzz_status=$?
         echo "phase fuzz: ${fuzz_status} exit, $((SECONDS - phase_start)) s" >&2
         phases+=(--junit "$fuzz_junit" "$fuzz_status")
         [ "$fuzz_status" -eq 0 ] || status=$fuzz_status
