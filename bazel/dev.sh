@@ -1,9 +1,7 @@
 #!/usr/bin/env bash
 # The README's two commands:
 #   bazel/dev.sh serve [chainverifyd flags...]  install what is missing, start the service
-#   bazel/dev.sh test  [bazel test args...]      install what is missing, run every test;
-#                                                without args (CI) also the whole suite
-#                                                under --config=asan and every fuzz target
+#   bazel/dev.sh test  [bazel test args...]      install what is missing, run every test
 # Both work on a fresh Debian 12 machine (everything comes from Debian packages;
 # Bazel runs offline, see bazel/README.md).
 set -euo pipefail
