@@ -97,20 +97,53 @@ case "${1:-}" in
     install_missing
     limbo="$(limbo_path)"
     [ -n "$limbo" ] || echo "WARNING: x509-limbo suite not found (../shared/conformance/limbo.json.gz or \$CHAINVERIFY_LIMBO): the conformance test will report it as absent" >&2
+    limbo_env=(--test_env=CHAINVERIFY_LIMBO="$limbo")
+    phase_start=$SECONDS
     status=0
-    bazel test //... --test_env=CHAINVERIFY_LIMBO="$limbo" "$@" || status=$?
+    bazel test //... "${limbo_env[@]}" "$@" || status=$?
     # The bazel-* symlinks are shared with every bazel command run in this workspace
     # (another one with -c opt repoints them): resolve this run's directories now.
     if [ $# -eq 0 ]; then
-      testlogs="$(bazel info --test_env=CHAINVERIFY_LIMBO="$limbo" bazel-testlogs)" \
+      testlogs="$(bazel info "${limbo_env[@]}" bazel-testlogs)" \
         || testlogs="$(readlink -f bazel-testlogs)"
-      bindir="$(bazel info --test_env=CHAINVERIFY_LIMBO="$limbo" bazel-bin)" || bindir="$(readlink -f bazel-bin)"
+      bindir="$(bazel info "${limbo_env[@]}" bazel-bin)" || bindir="$(readlink -f bazel-bin)"
     else
       testlogs="$(readlink -f bazel-testlogs)"
       bindir="$(readlink -f bazel-bin)"
     fi
     node_tests "$testlogs" "$bindir" "$limbo" "$@" || status=$?
-    python3 bazel/test_summary.py "$testlogs" "$status"
+    echo "phase tests: ${status} exit, $((SECONDS - phase_start)) s" >&2
+    phases=(--bazel "$testlogs" "$status")
+
+    # With no arguments (CI), two more phases: the whole suite again under
+    # ASan + UBSan, then a short run of every fuzz target. Arguments mean a
+    # developer picked targets; those phases are theirs to run by hand (README).
+    if [ $# -eq 0 ]; then
+      phase_start=$SECONDS
+      asan_status=0
+      bazel test --config=asan //... "${limbo_env[@]}" || asan_status=$?
+      # platform_suffix=asan: its own testlogs tree, beside the normal one.
+      asan_testlogs="$(bazel info --config=asan "${limbo_env[@]}" bazel-testlogs)" \
+        || asan_testlogs="$(readlink -f bazel-testlogs)"
+      echo "phase asan: ${asan_status} exit, $((SECONDS - phase_start)) s" >&2
+      phases+=(--bazel "$asan_testlogs" "$asan_status")
+      [ "$asan_status" -eq 0 ] || status=$asan_status
+
+      if [ -f fuzz/run.sh ]; then
+        phase_start=$SECONDS
+        fuzz_junit="$(mktemp -d -t chainverify-fuzz-junit.XXXXXX)"
+        fuzz_status=0
+        CHAINVERIFY_LIMBO="$limbo" bash fuzz/run.sh --seconds=30 --junit="$fuzz_junit" \
+          || fuzz_status=$?
+        echo "phase fuzz: ${fuzz_status} exit, $((SECONDS - phase_start)) s" >&2
+        phases+=(--junit "$fuzz_junit" "$fuzz_status")
+        [ "$fuzz_status" -eq 0 ] || status=$fuzz_status
+      else
+        echo "phase fuzz: NOT RUN: fuzz/run.sh is absent in this checkout" >&2
+      fi
+    fi
+    python3 bazel/test_summary.py "${phases[@]}"
+    [ -z "${fuzz_junit:-}" ] || rm -rf "$fuzz_junit"
     exit $status
     ;;
   *)
