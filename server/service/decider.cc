@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "server/pki/certificate_details.h"
 #include "server/pki/hostname_match.h"
@@ -117,32 +118,69 @@ absl::StatusOr<v1::VerifyResponse> Decider::Decide(const v1::VerifyRequest& requ
   return Decide(request, caller, policies_->Current());
 }
 
-// `policies` is one snapshot for the whole request, so a reload in the middle
-// cannot mix two policies in one decision; it also keeps `policy` alive.
 absl::StatusOr<v1::VerifyResponse> Decider::Decide(
     const v1::VerifyRequest& request, const std::string& caller,
     std::shared_ptr<const policy::PolicySet> policies, absl::Time deadline) {
+  absl::Notification decided;
+  absl::StatusOr<v1::VerifyResponse> result;
+  DecideAsync(request, caller, std::move(policies), deadline,
+              [&](absl::StatusOr<v1::VerifyResponse> out) {
+                result = std::move(out);
+                decided.Notify();
+              });
+  decided.WaitForNotification();
+  return result;
+}
+
+// `policies` is one snapshot for the whole request, so a reload in the middle
+// cannot mix two policies in one decision; it also keeps `policy` alive.
+void Decider::DecideAsync(const v1::VerifyRequest& request, const std::string& caller,
+                          std::shared_ptr<const policy::PolicySet> policies,
+                          absl::Time deadline, DecideCallback done) {
   const absl::Time start = absl::Now();
   pki::SearchStats stats;
-  bool audit_failed = false;
+  v1::AuditRecord record;
   absl::StatusOr<v1::VerifyResponse> out =
-      DecideUnobserved(request, caller, std::move(policies), start, deadline, &stats,
-                       &audit_failed);
-  if (observer_ != nullptr) {
-    if (audit_failed) observer_->OnAuditFailure();
-    if (out.ok()) {
-      observer_->OnDecision(*out, stats, absl::Now() - start);
-    } else {
-      observer_->OnRequestError(out.status().code());
-    }
+      DecideUnobserved(request, caller, std::move(policies), start, deadline, &stats, &record);
+  if (!out.ok() || audit_log_ == nullptr) {
+    Observe(out, stats, start, /*audit_failed=*/false);
+    std::move(done)(std::move(out));
+    return;
   }
-  return out;
+  audit_log_->AppendAsync(
+      std::move(record),
+      [this, response = *std::move(out), stats, start,
+       done = std::move(done)](absl::Status logged) mutable {
+        absl::StatusOr<v1::VerifyResponse> result;
+        if (logged.ok()) {
+          result = std::move(response);
+        } else {
+          // Fail closed: no decision leaves without its record. (Under
+          // --audit_failure_mode=fail_open the log reports OK and counts the
+          // loss.)
+          result = absl::UnavailableError(
+              absl::StrCat("decision not returned: ", logged.message()));
+        }
+        Observe(result, stats, start, /*audit_failed=*/!logged.ok());
+        std::move(done)(std::move(result));
+      });
+}
+
+void Decider::Observe(const absl::StatusOr<v1::VerifyResponse>& out,
+                      const pki::SearchStats& stats, absl::Time start, bool audit_failed) {
+  if (observer_ == nullptr) return;
+  if (audit_failed) observer_->OnAuditFailure();
+  if (out.ok()) {
+    observer_->OnDecision(*out, stats, absl::Now() - start);
+  } else {
+    observer_->OnRequestError(out.status().code());
+  }
 }
 
 absl::StatusOr<v1::VerifyResponse> Decider::DecideUnobserved(
     const v1::VerifyRequest& request, const std::string& caller,
     std::shared_ptr<const policy::PolicySet> policies, absl::Time start, absl::Time deadline,
-    pki::SearchStats* stats, bool* audit_failed) {
+    pki::SearchStats* stats, v1::AuditRecord* record) {
   if (start >= deadline) {
     return absl::DeadlineExceededError("the client's deadline passed before the request was decided");
   }
@@ -190,16 +228,7 @@ absl::StatusOr<v1::VerifyResponse> Decider::DecideUnobserved(
   response.set_decision_id(NewDecisionId());
   response.mutable_evaluated_at()->set_seconds(absl::ToUnixSeconds(input.time));
 
-  if (audit_log_ != nullptr) {
-    absl::Status logged = audit_log_->Append(MakeAuditRecord(request, response, caller, start));
-    if (!logged.ok()) {
-      *audit_failed = true;
-      // Fail closed: no decision leaves without its record. (Under
-      // --audit_failure_mode=fail_open Append returns OK and counts the loss.)
-      return absl::UnavailableError(
-          absl::StrCat("decision not returned: ", logged.message()));
-    }
-  }
+  if (audit_log_ != nullptr) *record = MakeAuditRecord(request, response, caller, start);
   return response;
 }
 

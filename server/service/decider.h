@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "chainverify/v1/verifier.pb.h"
 #include "server/audit/audit_log.h"
@@ -48,6 +49,17 @@ class Decider {
                                             std::shared_ptr<const policy::PolicySet> policies,
                                             absl::Time deadline = absl::InfiniteFuture());
 
+  // Decide() without waiting for the disk: `done` is called exactly once with
+  // what Decide() would have returned. A decision is handed over only after
+  // its audit record is durable (AuditLog::AppendAsync), so `done` may run on
+  // the audit writer's thread; errors found before that (and, under
+  // --audit_durability=none, everything) run it on the caller's thread before
+  // DecideAsync returns. `request` is not used after DecideAsync returns.
+  using DecideCallback = absl::AnyInvocable<void(absl::StatusOr<v1::VerifyResponse>) &&>;
+  void DecideAsync(const v1::VerifyRequest& request, const std::string& caller,
+                   std::shared_ptr<const policy::PolicySet> policies, absl::Time deadline,
+                   DecideCallback done);
+
   // Told about every outcome (metrics). Not owned; may be null.
   void SetObserver(DecisionObserver* observer) { observer_ = observer; }
   // Process-wide verifier caches used by every decision. Not owned; may be
@@ -63,7 +75,10 @@ class Decider {
   absl::StatusOr<v1::VerifyResponse> DecideUnobserved(
       const v1::VerifyRequest& request, const std::string& caller,
       std::shared_ptr<const policy::PolicySet> policies, absl::Time start, absl::Time deadline,
-      pki::SearchStats* stats, bool* audit_failed);
+      pki::SearchStats* stats, v1::AuditRecord* record);
+  // Reports the outcome to the observer.
+  void Observe(const absl::StatusOr<v1::VerifyResponse>& out, const pki::SearchStats& stats,
+               absl::Time start, bool audit_failed);
 
   policy::PolicyHolder* policies_;
   audit::AuditLog* audit_log_;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -59,26 +60,73 @@ v1::AuditRecord MakeDenialRecord(const v1::VerifyRequest& request, const std::st
   return record;
 }
 
+// The refusal `caller` gets for `request` under `policies`, or nullopt when
+// it may go ahead. `record` gets the refusal's audit record.
+std::optional<std::string> Refusal(const v1::VerifyRequest& request, const Caller& caller,
+                                   const policy::PolicySet& policies, v1::AuditRecord* record) {
+  const Authorization* authorization = policies.authorization();
+  if (authorization == nullptr) return std::nullopt;
+  const absl::Time start = absl::Now();
+  const std::string& policy =
+      request.policy().empty() ? policies.default_policy() : request.policy();
+  if (authorization->MayUsePolicy(caller, policy)) return std::nullopt;
+
+  // The same answer whether or not the policy exists: a caller learns nothing
+  // about policies it is not granted.
+  const std::string identity = caller.ToString();
+  std::string reason = absl::StrCat("caller \"", identity, "\" is not granted policy \"",
+                                    Truncated(policy), "\"");
+  *record =
+      MakeDenialRecord(request, identity, Truncated(policy), policies.version(), reason, start);
+  return reason;
+}
+
+absl::Status RefusalOutcome(const std::string& reason, const absl::Status& logged) {
+  if (!logged.ok()) {
+    return absl::UnavailableError(absl::StrCat(
+        "request refused, but the refusal could not be audit-logged: ", logged.message()));
+  }
+  return absl::PermissionDeniedError(reason);
+}
+
+using DoneCallback = Decider::DecideCallback;
+
 // Admission, authorization, then the decision, against one policy snapshot, so
 // that a reload cannot change the grants between the two. The work stops at
-// the client's deadline.
-absl::StatusOr<v1::VerifyResponse> AuthorizeAndDecide(Decider* decider,
-                                                      AdmissionControl* admission,
-                                                      const v1::VerifyRequest& request,
-                                                      const Caller& caller,
-                                                      const std::string& identity,
-                                                      absl::Time deadline) {
+// the client's deadline. `done` runs once the outcome (and its audit record)
+// is final, possibly on the audit writer's thread: no RPC thread waits for
+// the disk. The request counts against `admission` until then.
+void AuthorizeAndDecide(Decider* decider, AdmissionControl* admission,
+                        const v1::VerifyRequest& request, const Caller& caller,
+                        const std::string& identity, absl::Time deadline, DoneCallback done) {
   if (admission != nullptr && !admission->TryEnter()) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "more than ", admission->max(), " requests in flight; retry with backoff"));
+    std::move(done)(absl::ResourceExhaustedError(absl::StrCat(
+        "more than ", admission->max(), " requests in flight; retry with backoff")));
+    return;
   }
+  DoneCallback leave_then_done = [admission, done = std::move(done)](
+                                     absl::StatusOr<v1::VerifyResponse> out) mutable {
+    if (admission != nullptr) admission->Leave();
+    std::move(done)(std::move(out));
+  };
   std::shared_ptr<const policy::PolicySet> policies = decider->policies()->Current();
-  absl::Status allowed = AuthorizeVerify(request, caller, *policies, decider->audit_log());
-  absl::StatusOr<v1::VerifyResponse> out =
-      allowed.ok() ? decider->Decide(request, identity, std::move(policies), deadline)
-                   : absl::StatusOr<v1::VerifyResponse>(allowed);
-  if (admission != nullptr) admission->Leave();
-  return out;
+  v1::AuditRecord denial;
+  std::optional<std::string> refused = Refusal(request, caller, *policies, &denial);
+  if (!refused.has_value()) {
+    decider->DecideAsync(request, identity, std::move(policies), deadline,
+                         std::move(leave_then_done));
+    return;
+  }
+  audit::AuditLog* audit_log = decider->audit_log();
+  if (audit_log == nullptr) {
+    std::move(leave_then_done)(absl::PermissionDeniedError(*refused));
+    return;
+  }
+  audit_log->AppendAsync(std::move(denial), [reason = *std::move(refused),
+                                             done = std::move(leave_then_done)](
+                                                absl::Status logged) mutable {
+    std::move(done)(RefusalOutcome(reason, logged));
+  });
 }
 
 absl::Time DeadlineOf(const grpc::CallbackServerContext& context) {
@@ -108,8 +156,14 @@ class VerifyStreamReactor
       Finish(grpc::Status::OK);
       return;
     }
-    absl::StatusOr<v1::VerifyResponse> decided =
-        AuthorizeAndDecide(decider_, admission_, request_, caller_, identity_, deadline_);
+    // The reactor lives until Finish, which only the callback can reach.
+    AuthorizeAndDecide(decider_, admission_, request_, caller_, identity_, deadline_,
+                       [this](absl::StatusOr<v1::VerifyResponse> decided) {
+                         OnDecided(std::move(decided));
+                       });
+  }
+
+  void OnDecided(absl::StatusOr<v1::VerifyResponse> decided) {
     if (decided.ok()) {
       response_ = *std::move(decided);
     } else if (decided.status().code() == absl::StatusCode::kUnavailable) {
@@ -183,28 +237,11 @@ std::string CallerIdentity(const grpc::CallbackServerContext& context) {
 
 absl::Status AuthorizeVerify(const v1::VerifyRequest& request, const Caller& caller,
                              const policy::PolicySet& policies, audit::AuditLog* audit_log) {
-  const Authorization* authorization = policies.authorization();
-  if (authorization == nullptr) return absl::OkStatus();
-  const absl::Time start = absl::Now();
-  const std::string& policy =
-      request.policy().empty() ? policies.default_policy() : request.policy();
-  if (authorization->MayUsePolicy(caller, policy)) return absl::OkStatus();
-
-  // The same answer whether or not the policy exists: a caller learns nothing
-  // about policies it is not granted.
-  const std::string identity = caller.ToString();
-  std::string reason = absl::StrCat("caller \"", identity, "\" is not granted policy \"",
-                                    Truncated(policy), "\"");
-  if (audit_log != nullptr) {
-    absl::Status logged = audit_log->Append(
-        MakeDenialRecord(request, identity, Truncated(policy), policies.version(), reason, start));
-    if (!logged.ok()) {
-      return absl::UnavailableError(
-          absl::StrCat("request refused, but the refusal could not be audit-logged: ",
-                       logged.message()));
-    }
-  }
-  return absl::PermissionDeniedError(reason);
+  v1::AuditRecord denial;
+  std::optional<std::string> refused = Refusal(request, caller, policies, &denial);
+  if (!refused.has_value()) return absl::OkStatus();
+  if (audit_log == nullptr) return absl::PermissionDeniedError(*refused);
+  return RefusalOutcome(*refused, audit_log->Append(std::move(denial)));
 }
 
 grpc::ServerUnaryReactor* VerifierService::Verify(grpc::CallbackServerContext* context,
@@ -212,15 +249,17 @@ grpc::ServerUnaryReactor* VerifierService::Verify(grpc::CallbackServerContext* c
                                                   v1::VerifyResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const Caller caller = CallerFromContext(*context);
-  absl::StatusOr<v1::VerifyResponse> decided =
-      AuthorizeAndDecide(decider_, admission_, *request, caller, caller.ToString(),
-                         DeadlineOf(*context));
-  if (!decided.ok()) {
-    reactor->Finish(ToGrpcStatus(decided.status()));
-    return reactor;
-  }
-  *response = *std::move(decided);
-  reactor->Finish(grpc::Status::OK);
+  // `request` and `response` stay valid until Finish.
+  AuthorizeAndDecide(decider_, admission_, *request, caller, caller.ToString(),
+                     DeadlineOf(*context),
+                     [reactor, response](absl::StatusOr<v1::VerifyResponse> decided) {
+                       if (!decided.ok()) {
+                         reactor->Finish(ToGrpcStatus(decided.status()));
+                         return;
+                       }
+                       *response = *std::move(decided);
+                       reactor->Finish(grpc::Status::OK);
+                     });
   return reactor;
 }
 
