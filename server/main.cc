@@ -34,6 +34,7 @@
 #include "server/pki/caches.h"
 #include "server/policy/policy_holder.h"
 #include "server/policy/policy_store.h"
+#include "server/service/bench_echo_service.h"
 #include "server/service/decider.h"
 #include "server/service/metrics.h"
 #include "server/service/policy_admin_service.h"
@@ -111,6 +112,10 @@ ABSL_FLAG(int64_t, cert_cache_bytes, int64_t{64} << 20,
           "Memory budget (estimated bytes) of the process-wide parsed-certificate cache; 0 disables it.");
 ABSL_FLAG(int64_t, signature_cache_entries, 200000,
           "Verified signature edges remembered across requests (~200 bytes each); 0 disables it.");
+ABSL_FLAG(bool, enable_bench_echo, false,
+          "Benchmarks only: also serve chainverify.v1.BenchEcho (an echo RPC, "
+          "proto/chainverify/v1/bench.proto) on the --listen port, the baseline "
+          "//bench:service compares Verify against.");
 ABSL_FLAG(absl::Duration, search_deadline, absl::Seconds(2),
           "Path-building budget: wall-clock time per request.");
 
@@ -408,6 +413,8 @@ int main(int argc, char** argv) {
   builder.SetMaxReceiveMessageSize(absl::GetFlag(FLAGS_max_message_bytes));
   builder.RegisterService(&service);
   if (enable_admin) builder.RegisterService(&admin_service);
+  chainverify::service::BenchEchoService bench_echo;
+  if (absl::GetFlag(FLAGS_enable_bench_echo)) builder.RegisterService(&bench_echo);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     std::cerr << "chainverifyd: cannot listen on " << listen << "\n";
