@@ -122,65 +122,67 @@ absl::StatusOr<v1::VerifyResponse> Decider::Decide(
     const v1::VerifyRequest& request, const std::string& caller,
     std::shared_ptr<const policy::PolicySet> policies, absl::Time deadline) {
   absl::Notification decided;
-  absl::StatusOr<v1::VerifyResponse> result;
-  DecideAsync(request, caller, std::move(policies), deadline,
-              [&](absl::StatusOr<v1::VerifyResponse> out) {
-                result = std::move(out);
+  v1::VerifyResponse response;
+  absl::Status status;
+  DecideAsync(request, caller, std::move(policies), deadline, &response,
+              [&](absl::Status out) {
+                status = std::move(out);
                 decided.Notify();
               });
   decided.WaitForNotification();
-  return result;
+  if (!status.ok()) return status;
+  return response;
 }
 
 // `policies` is one snapshot for the whole request, so a reload in the middle
 // cannot mix two policies in one decision; it also keeps `policy` alive.
 void Decider::DecideAsync(const v1::VerifyRequest& request, const std::string& caller,
                           std::shared_ptr<const policy::PolicySet> policies,
-                          absl::Time deadline, DecideCallback done) {
+                          absl::Time deadline, v1::VerifyResponse* response,
+                          DoneCallback done) {
   const absl::Time start = absl::Now();
   pki::SearchStats stats;
   v1::AuditRecord record;
-  absl::StatusOr<v1::VerifyResponse> out =
-      DecideUnobserved(request, caller, std::move(policies), start, deadline, &stats, &record);
-  if (!out.ok() || audit_log_ == nullptr) {
-    Observe(out, stats, start, /*audit_failed=*/false);
-    std::move(done)(std::move(out));
+  absl::Status decided = DecideUnobserved(request, caller, std::move(policies), start, deadline,
+                                          &stats, response, &record);
+  if (!decided.ok() || audit_log_ == nullptr) {
+    Observe(decided, *response, stats, start, /*audit_failed=*/false);
+    std::move(done)(std::move(decided));
     return;
   }
   audit_log_->AppendAsync(
       std::move(record),
-      [this, response = *std::move(out), stats, start,
-       done = std::move(done)](absl::Status logged) mutable {
-        absl::StatusOr<v1::VerifyResponse> result;
-        if (logged.ok()) {
-          result = std::move(response);
-        } else {
+      [this, response, stats, start, done = std::move(done)](absl::Status logged) mutable {
+        absl::Status result;
+        if (!logged.ok()) {
           // Fail closed: no decision leaves without its record. (Under
           // --audit_failure_mode=fail_open the log reports OK and counts the
           // loss.)
           result = absl::UnavailableError(
               absl::StrCat("decision not returned: ", logged.message()));
         }
-        Observe(result, stats, start, /*audit_failed=*/!logged.ok());
+        Observe(result, *response, stats, start, /*audit_failed=*/!logged.ok());
         std::move(done)(std::move(result));
       });
 }
 
-void Decider::Observe(const absl::StatusOr<v1::VerifyResponse>& out,
+void Decider::Observe(const absl::Status& status, const v1::VerifyResponse& response,
                       const pki::SearchStats& stats, absl::Time start, bool audit_failed) {
   if (observer_ == nullptr) return;
   if (audit_failed) observer_->OnAuditFailure();
-  if (out.ok()) {
-    observer_->OnDecision(*out, stats, absl::Now() - start);
+  if (status.ok()) {
+    observer_->OnDecision(response, stats, absl::Now() - start);
   } else {
-    observer_->OnRequestError(out.status().code());
+    observer_->OnRequestError(status.code());
   }
 }
 
-absl::StatusOr<v1::VerifyResponse> Decider::DecideUnobserved(
-    const v1::VerifyRequest& request, const std::string& caller,
-    std::shared_ptr<const policy::PolicySet> policies, absl::Time start, absl::Time deadline,
-    pki::SearchStats* stats, v1::AuditRecord* record) {
+absl::Status Decider::DecideUnobserved(const v1::VerifyRequest& request,
+                                       const std::string& caller,
+                                       std::shared_ptr<const policy::PolicySet> policies,
+                                       absl::Time start, absl::Time deadline,
+                                       pki::SearchStats* stats, v1::VerifyResponse* response,
+                                       v1::AuditRecord* record) {
   if (start >= deadline) {
     return absl::DeadlineExceededError("the client's deadline passed before the request was decided");
   }
@@ -220,16 +222,16 @@ absl::StatusOr<v1::VerifyResponse> Decider::DecideUnobserved(
   pki::VerifyResult result = pki::VerifyChain(input, verify);
   *stats = result.stats;
 
-  v1::VerifyResponse response;
-  response.set_request_id(request.request_id());
-  pki::FillVerdict(result, &response);
-  response.set_policy_name(policy->name);
-  response.set_policy_version(policy->version);
-  response.set_decision_id(NewDecisionId());
-  response.mutable_evaluated_at()->set_seconds(absl::ToUnixSeconds(input.time));
+  response->Clear();
+  response->set_request_id(request.request_id());
+  pki::FillVerdict(result, response);
+  response->set_policy_name(policy->name);
+  response->set_policy_version(policy->version);
+  response->set_decision_id(NewDecisionId());
+  response->mutable_evaluated_at()->set_seconds(absl::ToUnixSeconds(input.time));
 
-  if (audit_log_ != nullptr) *record = MakeAuditRecord(request, response, caller, start);
-  return response;
+  if (audit_log_ != nullptr) *record = MakeAuditRecord(request, *response, caller, start);
+  return absl::OkStatus();
 }
 
 }  // namespace chainverify::service

@@ -1,5 +1,6 @@
 #include "server/service/verifier_service.h"
 
+#include <google/protobuf/arena.h>
 #include <grpc/grpc_security_constants.h>
 
 #include <algorithm>
@@ -89,7 +90,7 @@ absl::Status RefusalOutcome(const std::string& reason, const absl::Status& logge
   return absl::PermissionDeniedError(reason);
 }
 
-using DoneCallback = Decider::DecideCallback;
+using DoneCallback = Decider::DoneCallback;
 
 // Admission, authorization, then the decision, against one policy snapshot, so
 // that a reload cannot change the grants between the two. The work stops at
@@ -98,22 +99,27 @@ using DoneCallback = Decider::DecideCallback;
 // the disk. The request counts against `admission` until then.
 void AuthorizeAndDecide(Decider* decider, AdmissionControl* admission,
                         const v1::VerifyRequest& request, const Caller& caller,
-                        const std::string& identity, absl::Time deadline, DoneCallback done) {
+                        const std::string& identity, absl::Time deadline,
+                        v1::VerifyResponse* response, DoneCallback done) {
   if (admission != nullptr && !admission->TryEnter()) {
     std::move(done)(absl::ResourceExhaustedError(absl::StrCat(
         "more than ", admission->max(), " requests in flight; retry with backoff")));
     return;
   }
-  DoneCallback leave_then_done = [admission, done = std::move(done)](
-                                     absl::StatusOr<v1::VerifyResponse> out) mutable {
+  DoneCallback leave_then_done = [admission, done = std::move(done)](absl::Status out) mutable {
     if (admission != nullptr) admission->Leave();
     std::move(done)(std::move(out));
   };
   std::shared_ptr<const policy::PolicySet> policies = decider->policies()->Current();
+  std::optional<std::string> refused;
   v1::AuditRecord denial;
-  std::optional<std::string> refused = Refusal(request, caller, *policies, &denial);
+  // Without an authorization section there is nothing to check (and no
+  // identity string to build).
+  if (policies->authorization() != nullptr) {
+    refused = Refusal(request, caller, *policies, &denial);
+  }
   if (!refused.has_value()) {
-    decider->DecideAsync(request, identity, std::move(policies), deadline,
+    decider->DecideAsync(request, identity, std::move(policies), deadline, response,
                          std::move(leave_then_done));
     return;
   }
@@ -157,24 +163,21 @@ class VerifyStreamReactor
       return;
     }
     // The reactor lives until Finish, which only the callback can reach.
-    AuthorizeAndDecide(decider_, admission_, request_, caller_, identity_, deadline_,
-                       [this](absl::StatusOr<v1::VerifyResponse> decided) {
-                         OnDecided(std::move(decided));
-                       });
+    AuthorizeAndDecide(decider_, admission_, request_, caller_, identity_, deadline_, &response_,
+                       [this](absl::Status decided) { OnDecided(decided); });
   }
 
-  void OnDecided(absl::StatusOr<v1::VerifyResponse> decided) {
-    if (decided.ok()) {
-      response_ = *std::move(decided);
-    } else if (decided.status().code() == absl::StatusCode::kUnavailable) {
+  void OnDecided(const absl::Status& decided) {
+    if (decided.code() == absl::StatusCode::kUnavailable) {
       // Unaudited decisions are never returned; end the stream.
-      Finish(ToGrpcStatus(decided.status()));
+      Finish(ToGrpcStatus(decided));
       return;
-    } else {
+    }
+    if (!decided.ok()) {
       response_.Clear();
       response_.set_request_id(request_.request_id());
-      response_.mutable_request_error()->set_code(static_cast<int>(decided.status().code()));
-      response_.mutable_request_error()->set_message(std::string(decided.status().message()));
+      response_.mutable_request_error()->set_code(static_cast<int>(decided.code()));
+      response_.mutable_request_error()->set_message(std::string(decided.message()));
     }
     StartWrite(&response_);
   }
@@ -208,7 +211,37 @@ std::vector<std::string> PropertyValues(const grpc::AuthContext& auth, const cha
   return values;
 }
 
+// A protobuf arena per call: the request's certificates and the response's
+// many small strings and messages come from one block instead of a malloc
+// each, and go away together when gRPC releases the call.
+class ArenaHolder : public grpc::MessageHolder<v1::VerifyRequest, v1::VerifyResponse> {
+ public:
+  ArenaHolder() : arena_(ArenaOptions(initial_block_)) {
+    set_request(google::protobuf::Arena::CreateMessage<v1::VerifyRequest>(&arena_));
+    set_response(google::protobuf::Arena::CreateMessage<v1::VerifyResponse>(&arena_));
+  }
+  void Release() override { delete this; }
+
+ private:
+  // Room for a typical request (two certificates) and its response; larger
+  // ones take further blocks.
+  static constexpr size_t kInitialBlock = 16 << 10;
+  static google::protobuf::ArenaOptions ArenaOptions(char* block) {
+    google::protobuf::ArenaOptions options;
+    options.initial_block = block;
+    options.initial_block_size = kInitialBlock;
+    return options;
+  }
+  alignas(8) char initial_block_[kInitialBlock];
+  google::protobuf::Arena arena_;
+};
+
 }  // namespace
+
+grpc::MessageHolder<v1::VerifyRequest, v1::VerifyResponse>*
+ArenaMessageAllocator::AllocateMessages() {
+  return new ArenaHolder();
+}
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
@@ -251,14 +284,8 @@ grpc::ServerUnaryReactor* VerifierService::Verify(grpc::CallbackServerContext* c
   const Caller caller = CallerFromContext(*context);
   // `request` and `response` stay valid until Finish.
   AuthorizeAndDecide(decider_, admission_, *request, caller, caller.ToString(),
-                     DeadlineOf(*context),
-                     [reactor, response](absl::StatusOr<v1::VerifyResponse> decided) {
-                       if (!decided.ok()) {
-                         reactor->Finish(ToGrpcStatus(decided.status()));
-                         return;
-                       }
-                       *response = *std::move(decided);
-                       reactor->Finish(grpc::Status::OK);
+                     DeadlineOf(*context), response, [reactor](absl::Status decided) {
+                       reactor->Finish(decided.ok() ? grpc::Status::OK : ToGrpcStatus(decided));
                      });
   return reactor;
 }

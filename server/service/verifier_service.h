@@ -37,11 +37,20 @@ class AdmissionControl {
   std::atomic<int> in_flight_{0};
 };
 
+// Gives each unary Verify call a protobuf arena for its request and response.
+class ArenaMessageAllocator
+    : public grpc::MessageAllocator<v1::VerifyRequest, v1::VerifyResponse> {
+ public:
+  grpc::MessageHolder<v1::VerifyRequest, v1::VerifyResponse>* AllocateMessages() override;
+};
+
 class VerifierService final : public v1::ChainVerifier::CallbackService {
  public:
   // `admission` may be null (no limit).
   explicit VerifierService(Decider* decider, AdmissionControl* admission = nullptr)
-      : decider_(decider), admission_(admission) {}
+      : decider_(decider), admission_(admission) {
+    SetMessageAllocatorFor_Verify(&allocator_);
+  }
 
   // Errors: those of Decider::Decide, and PERMISSION_DENIED when the caller is
   // not granted the policy (AuthorizeVerify).
@@ -55,6 +64,7 @@ class VerifierService final : public v1::ChainVerifier::CallbackService {
  private:
   Decider* decider_;
   AdmissionControl* admission_;
+  ArenaMessageAllocator allocator_;
 };
 
 // absl::Status to grpc::Status, same code and message.
