@@ -28,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/audit/audit_log.h"
 #include "server/logging/log.h"
@@ -77,12 +78,16 @@ ABSL_FLAG(std::optional<bool>, enable_policy_admin, std::nullopt,
           "--listen or with mutual TLS (--tls_client_ca), false otherwise.");
 ABSL_FLAG(std::string, audit_log, "chainverify-audit/audit.log",
           "Audit log file (one JSON record per decision, hash-chained).");
+// group_commit by default: the same guarantee as fsync (no decision returned
+// before its record is fsynced) at a fraction of the fsyncs; README
+// "Benchmarks" has the measurements.
 ABSL_FLAG(chainverify::audit::AuditDurability, audit_durability,
-          chainverify::audit::AuditDurability::kFsync,
-          "When a decision's record is on disk: 'fsync' (fsync each record before "
-          "the decision is returned), 'group_commit' (a writer thread fsyncs batches "
-          "of records; each call still waits for the fsync covering its record), or "
-          "'none' (no fsync: a machine crash can lose returned decisions).");
+          chainverify::audit::AuditDurability::kGroupCommit,
+          "When a decision's record is on disk: 'group_commit' (a writer thread "
+          "fsyncs batches of records; each decision is returned only after the fsync "
+          "covering its record), 'fsync' (one write and fsync per record, in turn), or "
+          "'none' (no fsync: a machine crash can lose returned decisions). No mode "
+          "makes an RPC thread wait for the disk.");
 ABSL_FLAG(absl::Duration, audit_group_commit_delay, absl::Milliseconds(5),
           "group_commit: the longest a record waits for others to join its batch.");
 ABSL_FLAG(bool, audit_fsync, true,
@@ -300,6 +305,10 @@ int main(int argc, char** argv) {
       "chainverifyd: centralized X.509 chain verification over gRPC.\n"
       "Starts on 127.0.0.1:50051 with the OS trust store unless told otherwise.");
   absl::ParseCommandLine(argc, argv);
+  // Debian's Abseil is built with Mutex deadlock detection on, which records
+  // every lock acquisition in a global graph (a few percent of a warm
+  // request's CPU). The tests keep it.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 
   // Transport flags first: a server that would listen unprotected must not
   // get as far as opening its audit log.
@@ -376,6 +385,12 @@ int main(int argc, char** argv) {
   cache_options.signature_entries =
       static_cast<size_t>(std::max<int64_t>(0, absl::GetFlag(FLAGS_signature_cache_entries)));
   chainverify::pki::VerifierCaches caches(cache_options);
+  // The bounds next to "cost", so a dashboard can check the caches stay
+  // within them.
+  (*metrics)->SetCacheStats("certificates", "capacity",
+                            static_cast<double>(cache_options.certificate_bytes));
+  (*metrics)->SetCacheStats("signatures", "capacity",
+                            static_cast<double>(cache_options.signature_entries));
   decider.SetCaches(&caches);
   chainverify::service::AdmissionControl admission(absl::GetFlag(FLAGS_max_concurrent_requests));
   chainverify::service::VerifierService service(&decider, &admission);
