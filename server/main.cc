@@ -111,7 +111,7 @@ ABSL_FLAG(bool, audit_stdout, false, "Also write audit records to stdout.");
 ABSL_FLAG(int, max_certificates, 32, "Most certificates accepted in one request.");
 ABSL_FLAG(int, max_certificate_bytes, 65536, "Largest certificate accepted, in bytes.");
 ABSL_FLAG(int, max_message_bytes, 4 << 20, "Largest gRPC message accepted, in bytes.");
-ABSL_FLAG(int, max_signature_checks, 200, "Path-building budget: signature checks per request.");
+ABSL_FLAG(int, max_signature_checks, 50, "Path-building budget: signature checks per request.");
 ABSL_FLAG(int, max_iterations, 2000, "Path-building budget: candidate issuers tried per request.");
 ABSL_FLAG(int64_t, cert_cache_bytes, int64_t{64} << 20,
           "Memory budget (estimated bytes) of the process-wide parsed-certificate cache; 0 disables it.");
