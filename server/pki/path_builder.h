@@ -75,6 +75,9 @@ struct SearchStats {
   // Of signature_checks, those the shared cache answered.
   int signature_cache_hits = 0;
   int paths_validated = 0;
+  // A limit or the deadline stopped the search (even if a valid path had
+  // been found: a longer search might have chosen a better one).
+  bool limit_hit = false;
 };
 
 // One element of a candidate path.
