@@ -117,6 +117,8 @@ ABSL_FLAG(int64_t, cert_cache_bytes, int64_t{64} << 20,
           "Memory budget (estimated bytes) of the process-wide parsed-certificate cache; 0 disables it.");
 ABSL_FLAG(int64_t, signature_cache_entries, 200000,
           "Verified signature edges remembered across requests (~200 bytes each); 0 disables it.");
+ABSL_FLAG(int64_t, result_cache_bytes, int64_t{16} << 20,
+          "Memory budget (estimated bytes) of the process-wide whole-result cache; 0 disables it.");
 ABSL_FLAG(bool, enable_bench_echo, false,
           "Benchmarks only: also serve chainverify.v1.BenchEcho (an echo RPC, "
           "proto/chainverify/v1/bench.proto) on the --listen port, the baseline "
@@ -147,6 +149,7 @@ void UpdateGauges(const chainverify::policy::PolicyHolder& holder,
   const chainverify::pki::VerifierCacheStats cache_stats = caches.Stats();
   SetCacheGauges("certificates", cache_stats.certificates, metrics);
   SetCacheGauges("signatures", cache_stats.signatures, metrics);
+  SetCacheGauges("results", cache_stats.results, metrics);
   const std::shared_ptr<const chainverify::policy::PolicySet> set = holder.Current();
   absl::Time earliest = absl::InfiniteFuture();
   std::map<std::string, double> fetches;
@@ -384,6 +387,8 @@ int main(int argc, char** argv) {
       static_cast<size_t>(std::max<int64_t>(0, absl::GetFlag(FLAGS_cert_cache_bytes)));
   cache_options.signature_entries =
       static_cast<size_t>(std::max<int64_t>(0, absl::GetFlag(FLAGS_signature_cache_entries)));
+  cache_options.result_bytes =
+      static_cast<size_t>(std::max<int64_t>(0, absl::GetFlag(FLAGS_result_cache_bytes)));
   chainverify::pki::VerifierCaches caches(cache_options);
   // The bounds next to "cost", so a dashboard can check the caches stay
   // within them.
@@ -391,6 +396,8 @@ int main(int argc, char** argv) {
                             static_cast<double>(cache_options.certificate_bytes));
   (*metrics)->SetCacheStats("signatures", "capacity",
                             static_cast<double>(cache_options.signature_entries));
+  (*metrics)->SetCacheStats("results", "capacity",
+                            static_cast<double>(cache_options.result_bytes));
   decider.SetCaches(&caches);
   chainverify::service::AdmissionControl admission(absl::GetFlag(FLAGS_max_concurrent_requests));
   chainverify::service::VerifierService service(&decider, &admission);

@@ -219,6 +219,9 @@ absl::Status Decider::DecideUnobserved(const v1::VerifyRequest& request,
   // The client's deadline bounds the search too: work it cannot wait for stops.
   verify.limits.deadline = std::min(verify.limits.deadline, deadline - start);
   verify.caches = caches_;
+  // The compiled policy, alive as long as its immutable bundle: whole results
+  // are cached per policy object, so a reload never serves an old answer.
+  verify.result_cache_scope = std::shared_ptr<const void>(policies, policy);
   pki::VerifyResult result = pki::VerifyChain(input, verify);
   *stats = result.stats;
 
