@@ -213,16 +213,6 @@ CertificatePtr Certificate::Parse(absl::string_view der, ParseError* error) {
     }
   }
   cert->is_ca_ = (flags & EXFLAG_CA) != 0;
-  if (cert->is_ca_ && EVP_PKEY_get0_provider(cert->public_key()) == nullptr) {
-    // A legacy (RSA/EC) key is exported to the provider on first use and the
-    // export kept inside the EVP_PKEY. Do it now for keys that will check
-    // signatures, so a shared certificate is never written to later by
-    // concurrent requests.
-    std::unique_ptr<EVP_PKEY_CTX, OpenSslDeleter<EVP_PKEY_CTX, EVP_PKEY_CTX_free>> ctx(
-        EVP_PKEY_CTX_new_from_pkey(nullptr, cert->public_key(), nullptr));
-    if (ctx != nullptr) EVP_PKEY_verify_init(ctx.get());
-    ERR_clear_error();
-  }
   cert->path_len_ = static_cast<int>(X509_get_pathlen(x));
   if (flags & EXFLAG_KUSAGE) cert->key_usage_ = X509_get_key_usage(x);
 
