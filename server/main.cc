@@ -29,12 +29,14 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/audit/audit_log.h"
 #include "server/logging/log.h"
 #include "server/pki/caches.h"
 #include "server/policy/policy_holder.h"
 #include "server/policy/policy_store.h"
+#include "server/service/bench_echo_service.h"
 #include "server/service/decider.h"
 #include "server/service/metrics.h"
 #include "server/service/policy_admin_service.h"
@@ -81,12 +83,16 @@ ABSL_FLAG(std::optional<bool>, enable_policy_admin, std::nullopt,
           "--listen or with mutual TLS (--tls_client_ca), false otherwise.");
 ABSL_FLAG(std::string, audit_log, "chainverify-audit/audit.log",
           "Audit log file (one JSON record per decision, hash-chained).");
+// group_commit by default: the same guarantee as fsync (no decision returned
+// before its record is fsynced) at a fraction of the fsyncs; README
+// "Benchmarks" has the measurements.
 ABSL_FLAG(chainverify::audit::AuditDurability, audit_durability,
-          chainverify::audit::AuditDurability::kFsync,
-          "When a decision's record is on disk: 'fsync' (fsync each record before "
-          "the decision is returned), 'group_commit' (a writer thread fsyncs batches "
-          "of records; each call still waits for the fsync covering its record), or "
-          "'none' (no fsync: a machine crash can lose returned decisions).");
+          chainverify::audit::AuditDurability::kGroupCommit,
+          "When a decision's record is on disk: 'group_commit' (a writer thread "
+          "fsyncs batches of records; each decision is returned only after the fsync "
+          "covering its record), 'fsync' (one write and fsync per record, in turn), or "
+          "'none' (no fsync: a machine crash can lose returned decisions). No mode "
+          "makes an RPC thread wait for the disk.");
 ABSL_FLAG(absl::Duration, audit_group_commit_delay, absl::Milliseconds(5),
           "group_commit: the longest a record waits for others to join its batch.");
 ABSL_FLAG(bool, audit_fsync, true,
@@ -120,12 +126,18 @@ ABSL_FLAG(bool, audit_stdout, false, "Also write audit records to stdout.");
 ABSL_FLAG(int, max_certificates, 32, "Most certificates accepted in one request.");
 ABSL_FLAG(int, max_certificate_bytes, 65536, "Largest certificate accepted, in bytes.");
 ABSL_FLAG(int, max_message_bytes, 4 << 20, "Largest gRPC message accepted, in bytes.");
-ABSL_FLAG(int, max_signature_checks, 200, "Path-building budget: signature checks per request.");
+ABSL_FLAG(int, max_signature_checks, 50, "Path-building budget: signature checks per request.");
 ABSL_FLAG(int, max_iterations, 2000, "Path-building budget: candidate issuers tried per request.");
 ABSL_FLAG(int64_t, cert_cache_bytes, int64_t{64} << 20,
           "Memory budget (estimated bytes) of the process-wide parsed-certificate cache; 0 disables it.");
 ABSL_FLAG(int64_t, signature_cache_entries, 200000,
           "Verified signature edges remembered across requests (~200 bytes each); 0 disables it.");
+ABSL_FLAG(int64_t, result_cache_bytes, int64_t{16} << 20,
+          "Memory budget (estimated bytes) of the process-wide whole-result cache; 0 disables it.");
+ABSL_FLAG(bool, enable_bench_echo, false,
+          "Benchmarks only: also serve chainverify.v1.BenchEcho (an echo RPC, "
+          "proto/chainverify/v1/bench.proto) on the --listen port, the baseline "
+          "//bench:service compares Verify against.");
 ABSL_FLAG(absl::Duration, search_deadline, absl::Seconds(2),
           "Path-building budget: wall-clock time per request.");
 
@@ -152,6 +164,7 @@ void UpdateGauges(const chainverify::policy::PolicyHolder& holder,
   const chainverify::pki::VerifierCacheStats cache_stats = caches.Stats();
   SetCacheGauges("certificates", cache_stats.certificates, metrics);
   SetCacheGauges("signatures", cache_stats.signatures, metrics);
+  SetCacheGauges("results", cache_stats.results, metrics);
   const std::shared_ptr<const chainverify::policy::PolicySet> set = holder.Current();
   absl::Time earliest = absl::InfiniteFuture();
   std::map<std::string, double> fetches;
@@ -346,6 +359,10 @@ int main(int argc, char** argv) {
       "Starts on 127.0.0.1:50051 with the OS trust store unless told otherwise.");
   absl::ParseCommandLine(argc, argv);
   if (absl::GetFlag(FLAGS_check_policy)) return CheckPolicy();
+  // Debian's Abseil is built with Mutex deadlock detection on, which records
+  // every lock acquisition in a global graph (a few percent of a warm
+  // request's CPU). The tests keep it.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 
   // Transport flags first: a server that would listen unprotected must not
   // get as far as opening its audit log.
@@ -418,7 +435,17 @@ int main(int argc, char** argv) {
       static_cast<size_t>(std::max<int64_t>(0, absl::GetFlag(FLAGS_cert_cache_bytes)));
   cache_options.signature_entries =
       static_cast<size_t>(std::max<int64_t>(0, absl::GetFlag(FLAGS_signature_cache_entries)));
+  cache_options.result_bytes =
+      static_cast<size_t>(std::max<int64_t>(0, absl::GetFlag(FLAGS_result_cache_bytes)));
   chainverify::pki::VerifierCaches caches(cache_options);
+  // The bounds next to "cost", so a dashboard can check the caches stay
+  // within them.
+  (*metrics)->SetCacheStats("certificates", "capacity",
+                            static_cast<double>(cache_options.certificate_bytes));
+  (*metrics)->SetCacheStats("signatures", "capacity",
+                            static_cast<double>(cache_options.signature_entries));
+  (*metrics)->SetCacheStats("results", "capacity",
+                            static_cast<double>(cache_options.result_bytes));
   decider.SetCaches(&caches);
   chainverify::service::AdmissionControl admission(absl::GetFlag(FLAGS_max_concurrent_requests));
   chainverify::service::VerifierService service(&decider, &admission);
@@ -464,6 +491,8 @@ int main(int argc, char** argv) {
   }
   builder.RegisterService(&service);
   if (enable_admin) builder.RegisterService(&admin_service);
+  chainverify::service::BenchEchoService bench_echo;
+  if (absl::GetFlag(FLAGS_enable_bench_echo)) builder.RegisterService(&bench_echo);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     std::cerr << "chainverifyd: cannot listen on " << listen << "\n";

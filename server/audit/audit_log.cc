@@ -16,6 +16,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 
 namespace chainverify::audit {
 namespace {
@@ -233,7 +234,7 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const AuditLogOptions& 
     absl::Status recovered = log->Recover();
     if (!recovered.ok()) return recovered;
   }
-  if (options.durability == AuditDurability::kGroupCommit) {
+  if (options.durability != AuditDurability::kNone) {
     log->writer_ = std::thread([raw = log.get()] { raw->WriterLoop(); });
   }
   return log;
@@ -324,60 +325,98 @@ AuditLog::~AuditLog() {
 }
 
 absl::Status AuditLog::Append(v1::AuditRecord record) {
-  Pending pending;
-  pending.record = std::move(record);
-  if (options_.durability != AuditDurability::kGroupCommit) {
-    absl::MutexLock lock(&mu_);
-    WriteBatch({&pending});
-  } else {
+  absl::Notification written;
+  absl::Status result;
+  AppendAsync(std::move(record), [&](absl::Status status) {
+    result = std::move(status);
+    written.Notify();
+  });
+  written.WaitForNotification();
+  return result;
+}
+
+void AuditLog::AppendAsync(v1::AuditRecord record, AppendCallback done) {
+  auto pending = std::make_unique<Pending>();
+  pending->record = std::move(record);
+  pending->done = std::move(done);
+  if (options_.durability == AuditDurability::kNone) {
+    // No fsync to wait for: write() only copies into the page cache.
+    std::vector<std::unique_ptr<Pending>> batch;
+    batch.push_back(std::move(pending));
+    {
+      absl::MutexLock lock(&mu_);
+      WriteBatch(batch);
+    }
+    Complete(std::move(batch[0]));
+    return;
+  }
+  {
     absl::MutexLock lock(&queue_mu_);
-    if (stopping_) {
-      pending.status = absl::UnavailableError("audit log is closing");
-    } else {
+    if (!stopping_) {
       if (queue_.empty()) oldest_queued_ = absl::Now();
-      queue_.push_back(&pending);
-      // The writer thread holds a pointer to `pending` until it sets done.
-      queue_mu_.Await(absl::Condition(&pending.done));
+      queue_.push_back(std::move(pending));
+      return;
     }
   }
-  if (pending.status.ok()) {
+  pending->status = absl::UnavailableError("audit log is closing");
+  Complete(std::move(pending));
+}
+
+void AuditLog::Complete(std::unique_ptr<Pending> pending) {
+  absl::Status status = std::move(pending->status);
+  if (status.ok()) {
     written_.fetch_add(1);
-    return absl::OkStatus();
+  } else if (options_.failure_mode == AuditFailureMode::kFailOpen) {
+    ReportLoss(status);
+    status = absl::OkStatus();
   }
-  if (options_.failure_mode == AuditFailureMode::kFailOpen) {
-    ReportLoss(pending.status);
-    return absl::OkStatus();
-  }
-  return pending.status;
+  AppendCallback done = std::move(pending->done);
+  // The record's memory goes before the callback, which may start new work.
+  pending.reset();
+  std::move(done)(std::move(status));
 }
 
 void AuditLog::WriterLoop() {
+  const bool one_at_a_time = options_.durability == AuditDurability::kFsync;
+  std::vector<std::unique_ptr<Pending>> batch;
   for (;;) {
-    std::vector<Pending*> batch;
+    batch.clear();
     {
       absl::MutexLock lock(&queue_mu_);
       queue_mu_.Await(absl::Condition(
           +[](AuditLog* log) { return !log->queue_.empty() || log->stopping_; }, this));
       if (queue_.empty()) return;  // Stopping, nothing left.
-      // Bounded delay: let others join the batch until the oldest record has
-      // waited group_commit_delay.
-      queue_mu_.AwaitWithDeadline(
-          absl::Condition(
-              +[](AuditLog* log) { return log->queue_.size() >= kMaxBatch || log->stopping_; },
-              this),
-          oldest_queued_ + options_.group_commit_delay);
-      batch.swap(queue_);
+      if (one_at_a_time) {
+        // kFsync: one write and fsync per record, in arrival order.
+        batch.push_back(std::move(queue_.front()));
+        queue_.erase(queue_.begin());
+        if (!queue_.empty()) oldest_queued_ = absl::Now();
+      } else {
+        // Bounded delay: let others join the batch until the oldest record
+        // has waited group_commit_delay. Records that queued during the
+        // previous fsync are usually past it already.
+        if (options_.group_commit_delay > absl::ZeroDuration()) {
+          queue_mu_.AwaitWithDeadline(
+              absl::Condition(
+                  +[](AuditLog* log) {
+                    return log->queue_.size() >= kMaxBatch || log->stopping_;
+                  },
+                  this),
+              oldest_queued_ + options_.group_commit_delay);
+        }
+        batch.swap(queue_);
+      }
     }
     {
       absl::MutexLock lock(&mu_);
       WriteBatch(batch);
     }
-    absl::MutexLock lock(&queue_mu_);
-    for (Pending* pending : batch) pending->done = true;
+    // Outside both locks: callbacks finish RPCs and may append again.
+    for (std::unique_ptr<Pending>& pending : batch) Complete(std::move(pending));
   }
 }
 
-void AuditLog::WriteBatch(const std::vector<Pending*>& batch) {
+void AuditLog::WriteBatch(const std::vector<std::unique_ptr<Pending>>& batch) {
   size_t next = 0;  // batch[0, next) are written.
   absl::Status failure;
   while (next < batch.size()) {

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -41,15 +42,19 @@
 
 namespace chainverify::audit {
 
-// When Append() returns relative to the record reaching the disk.
+// When Append() returns (and AppendAsync() calls back) relative to the record
+// reaching the disk.
 enum class AuditDurability {
-  // write + fsync per record, under the log's lock (flag value "fsync").
+  // The writer thread writes and fsyncs one record at a time (flag value
+  // "fsync").
   kFsync,
-  // A writer thread writes and fsyncs records in batches, waiting at most
-  // group_commit_delay for a batch to fill; Append() still returns only after
-  // the fsync covering its record ("group_commit").
+  // The writer thread writes and fsyncs records in batches: whatever queued
+  // while the previous fsync ran, after waiting at most group_commit_delay for
+  // a batch to fill. Every record is still acknowledged only after the fsync
+  // covering it ("group_commit").
   kGroupCommit,
-  // write only: a machine crash can lose acknowledged records ("none").
+  // write only, on the caller's thread: a machine crash can lose acknowledged
+  // records ("none").
   kNone,
 };
 
@@ -100,7 +105,18 @@ class AuditLog {
   // line, durably as `durability` says. Thread-safe. Under kFailClosed an
   // error (UNAVAILABLE) means the record is not in the log; under kFailOpen
   // it returns OK either way.
+  // Blocks until the record is durable: for tests and tools. Servers use
+  // AppendAsync, so that no RPC thread waits for the disk.
   absl::Status Append(v1::AuditRecord record);
+
+  // Append() without waiting: `done` is called exactly once with what Append()
+  // would have returned, after the record is as durable as `durability` says.
+  // Under kFsync and kGroupCommit it runs on the writer thread after the fsync
+  // covering the record; under kNone (or when the log is closing) on the
+  // caller's thread before AppendAsync returns. `done` must not block (it
+  // holds up the records behind it) and must not call Append().
+  using AppendCallback = absl::AnyInvocable<void(absl::Status) &&>;
+  void AppendAsync(v1::AuditRecord record, AppendCallback done);
 
   // Records written (and lost, under kFailOpen) by this AuditLog.
   uint64_t records_written() const { return written_.load(); }
@@ -113,7 +129,7 @@ class AuditLog {
   struct Pending {
     v1::AuditRecord record;
     absl::Status status;
-    bool done = false;
+    AppendCallback done;
   };
 
   explicit AuditLog(const AuditLogOptions& options) : options_(options) {}
@@ -121,7 +137,7 @@ class AuditLog {
   // Finds where the chain continues (see the file comment).
   absl::Status Recover() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Chains, writes and syncs `batch` in order, setting each one's status.
-  void WriteBatch(const std::vector<Pending*>& batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void WriteBatch(const std::vector<std::unique_ptr<Pending>>& batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Appends `chunk` (whole lines) to the current file and makes it durable;
   // on failure cuts the file back to file_size_.
   absl::Status WriteChunk(const std::string& chunk) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -130,6 +146,8 @@ class AuditLog {
   // reported and the current file kept (records are still written).
   absl::Status Rotate() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WriterLoop();
+  // Counts `pending`'s outcome and calls its callback.
+  void Complete(std::unique_ptr<Pending> pending);
   // Counts a lost record (kFailOpen) and reports losses at most once a second.
   void ReportLoss(const absl::Status& status);
   // Reports a problem that does not lose records, at most once a second.
@@ -152,9 +170,9 @@ class AuditLog {
   uint64_t next_sequence_ ABSL_GUARDED_BY(mu_) = 1;
   std::string previous_sha256_ ABSL_GUARDED_BY(mu_) = kGenesisHash;
 
-  // kGroupCommit: records waiting for the writer thread.
+  // kFsync, kGroupCommit: records waiting for the writer thread.
   absl::Mutex queue_mu_;
-  std::vector<Pending*> queue_ ABSL_GUARDED_BY(queue_mu_);
+  std::vector<std::unique_ptr<Pending>> queue_ ABSL_GUARDED_BY(queue_mu_);
   absl::Time oldest_queued_ ABSL_GUARDED_BY(queue_mu_);
   bool stopping_ ABSL_GUARDED_BY(queue_mu_) = false;
   std::thread writer_;

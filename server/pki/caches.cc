@@ -21,7 +21,9 @@ std::string EdgeKey(const Certificate& child, const Certificate& issuer) {
 }  // namespace
 
 VerifierCaches::VerifierCaches(const Options& options)
-    : certificates_(options.certificate_bytes), signatures_(options.signature_entries) {}
+    : certificates_(options.certificate_bytes),
+      signatures_(options.signature_entries),
+      results_(options.result_bytes) {}
 
 size_t VerifierCaches::CertificateCost(const Certificate& cert) {
   return 2 * cert.der().size() + kCertificateOverhead;
@@ -48,13 +50,25 @@ void VerifierCaches::RecordSignature(const Certificate& child, const Certificate
   signatures_.Put(EdgeKey(child, issuer), valid, 1);
 }
 
+std::shared_ptr<const CachedResult> VerifierCaches::LookupResult(absl::string_view key) {
+  std::optional<std::shared_ptr<const CachedResult>> hit = results_.Get(key);
+  return hit ? *std::move(hit) : nullptr;
+}
+
+void VerifierCaches::RecordResult(absl::string_view key,
+                                  std::shared_ptr<const CachedResult> entry, size_t cost) {
+  // Replaces: the entry there may be for another time window of the same key.
+  results_.Put(key, std::move(entry), cost, /*replace=*/true);
+}
+
 void VerifierCaches::Clear() {
   certificates_.Clear();
   signatures_.Clear();
+  results_.Clear();
 }
 
 VerifierCacheStats VerifierCaches::Stats() const {
-  return {certificates_.Stats(), signatures_.Stats()};
+  return {certificates_.Stats(), signatures_.Stats(), results_.Stats()};
 }
 
 }  // namespace chainverify::pki

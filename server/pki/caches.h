@@ -12,8 +12,14 @@
 //     result of X509_verify(child, issuer key), a function of the two byte
 //     strings (the per-request memo in path_builder.cc already relies on this).
 // So untrusted uploads can fill the caches (and evict each other's entries),
-// but cannot make a different answer come out of them. Nothing that depends
-// on time, policy or the peer name is cached here.
+// but cannot make a different answer come out of them.
+//
+// The third cache holds whole verification results. Its key and the rules
+// for when an entry may be served are verifier.cc's (see VerifyChain): the
+// key covers every input bytes, the peer name, the purpose and the policy's
+// identity, and an entry is served only inside the time window in which no
+// certificate's validity (nor a pin's expiry) changes; results that checked
+// revocation or ran into a search limit are never stored.
 //
 // Bounded: certificates by an estimate of their memory, edges by count. Each
 // cache is split into shards by the key's first byte (keys are SHA-256
@@ -26,6 +32,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <list>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -33,6 +40,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "server/pki/certificate.h"
 
 namespace chainverify::pki {
@@ -72,12 +80,19 @@ class ShardedLru {
     return it->second->value;
   }
 
-  void Put(absl::string_view key, V value, size_t cost) {
+  // Keeps the entry already under `key` unless `replace`.
+  void Put(absl::string_view key, V value, size_t cost, bool replace = false) {
     // An entry larger than a shard's share would evict everything for nothing.
     if (cost > shard_capacity_) return;
     Shard& s = ShardFor(key);
     absl::MutexLock lock(&s.mu);
-    if (s.index.contains(key)) return;  // A concurrent request got here first.
+    if (auto it = s.index.find(key); it != s.index.end()) {
+      if (!replace) return;  // A concurrent request got here first.
+      auto node = it->second;
+      s.used -= node->cost;
+      s.index.erase(it);
+      s.lru.erase(node);
+    }
     while (s.used + cost > shard_capacity_ && !s.lru.empty()) {
       Entry& victim = s.lru.back();
       s.used -= victim.cost;
@@ -147,6 +162,21 @@ class ShardedLru {
 struct VerifierCacheStats {
   CacheStats certificates;
   CacheStats signatures;
+  CacheStats results;
+};
+
+// One cached verification result (see VerifyChain for the rules).
+struct CachedResult {
+  // The policy the result was computed under. Compared by identity on a hit;
+  // a weak pointer, so a freed policy's address reused by a new one can
+  // never match.
+  std::weak_ptr<const void> scope;
+  // [valid_from, valid_until), whole seconds: the verification times at which
+  // the result holds.
+  absl::Time valid_from;
+  absl::Time valid_until;
+  // The VerifyResult (verifier.h includes this header, hence the erasure).
+  std::shared_ptr<const void> result;
 };
 
 // The process-wide caches. Owned by the server (or a benchmark) and handed to
@@ -159,6 +189,8 @@ class VerifierCaches {
     size_t certificate_bytes = size_t{64} << 20;
     // Signature edges kept (about 200 bytes each).
     size_t signature_entries = 200000;
+    // Estimated memory of the whole results kept; 0 disables that cache.
+    size_t result_bytes = size_t{16} << 20;
   };
   explicit VerifierCaches(const Options& options);
   VerifierCaches(const VerifierCaches&) = delete;
@@ -172,6 +204,11 @@ class VerifierCaches {
   std::optional<bool> LookupSignature(const Certificate& child, const Certificate& issuer);
   void RecordSignature(const Certificate& child, const Certificate& issuer, bool valid);
 
+  // Whole results by key (verifier.cc builds the key and checks the entry).
+  std::shared_ptr<const CachedResult> LookupResult(absl::string_view key);
+  void RecordResult(absl::string_view key, std::shared_ptr<const CachedResult> entry,
+                    size_t cost);
+
   void Clear();
   VerifierCacheStats Stats() const;
 
@@ -183,6 +220,7 @@ class VerifierCaches {
  private:
   internal::ShardedLru<CertificatePtr> certificates_;
   internal::ShardedLru<bool> signatures_;
+  internal::ShardedLru<std::shared_ptr<const CachedResult>> results_;
 };
 
 }  // namespace chainverify::pki

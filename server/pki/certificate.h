@@ -85,12 +85,15 @@ class Certificate {
   }
   // Signature algorithm NID of the certificate (the outer one).
   int signature_nid() const { return signature_nid_; }
-  EVP_PKEY* public_key() const { return X509_get0_pubkey(x509_.get()); }
+  // The subject public key, decoded at parse time. (x509()'s own
+  // X509_get0_pubkey is null: see certificate.cc.)
+  EVP_PKEY* public_key() const { return public_key_.get(); }
 
  private:
   Certificate() = default;
 
   X509Ptr x509_;
+  EvpPkeyPtr public_key_;
   std::string der_;
   std::string sha256_;
   std::string spki_der_;

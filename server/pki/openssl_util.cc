@@ -21,9 +21,14 @@ std::string HexEncode(absl::string_view bytes) {
 }
 
 std::string Sha256(absl::string_view data) {
+  // Fetched once: SHA256() fetches the implementation on every call (OpenSSL
+  // 3.0), which costs more than hashing a certificate.
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(),
-         digest);
+  if (md == nullptr ||
+      EVP_Digest(data.data(), data.size(), digest, nullptr, md, nullptr) != 1) {
+    SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
+  }
   return std::string(reinterpret_cast<char*>(digest), sizeof(digest));
 }
 

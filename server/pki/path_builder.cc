@@ -100,6 +100,7 @@ class Search {
     PathBuilderResult result;
     path_.push_back({uploads_[0], 0, nullptr});
     Extend();
+    stats_.limit_hit = limit_hit_ != nullptr;
     result.stats = stats_;
     if (found_) {
       // Limits only matter when nothing valid was found.

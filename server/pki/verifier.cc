@@ -1,13 +1,145 @@
 #include "server/pki/verifier.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "server/pki/openssl_util.h"
 #include "server/pki/verify_certificate_chain.h"
 
 namespace chainverify::pki {
+namespace {
+
+// The validator's grain (verify_certificate_chain.cc): whole seconds.
+int64_t Seconds(absl::Time t) { return absl::ToUnixSeconds(t); }
+
+void AppendField(std::string* out, absl::string_view field) {
+  const uint64_t n = field.size();
+  out->append(reinterpret_cast<const char*>(&n), sizeof(n));  // Length-prefixed.
+  out->append(field.data(), field.size());
+}
+
+std::string ResultKey(const VerifyInput& input, const VerifyPolicy& policy) {
+  std::string data;
+  const SearchLimits& l = policy.limits;
+  const uintptr_t scope = reinterpret_cast<uintptr_t>(policy.result_cache_scope.get());
+  AppendField(&data, absl::StrCat(scope, "/", static_cast<int>(input.peer_name.kind), "/",
+                                  static_cast<int>(input.purpose), "/",
+                                  static_cast<int>(policy.validation.profile), "/",
+                                  l.max_iterations, "/", l.max_signature_checks, "/",
+                                  l.max_paths_validated, "/", l.max_valid_paths));
+  AppendField(&data, input.peer_name.value);
+  AppendField(&data, input.stapled_ocsp_response);
+  for (const std::string& der : input.certificates) AppendField(&data, der);
+  return Sha256(data);
+}
+
+// The seconds [from, until) around `now` in which none of the boundaries
+// added changes sides.
+class Window {
+ public:
+  explicit Window(int64_t now) : now_(now) {}
+  // A state that holds from `second` on (notBefore; notAfter + 1).
+  void AddBoundary(int64_t second) {
+    if (second <= now_) {
+      from_ = std::max(from_, second);
+    } else {
+      until_ = std::min(until_, second);
+    }
+  }
+  void AddValidity(const Certificate& cert) {
+    AddBoundary(Seconds(cert.not_before()));
+    AddBoundary(Seconds(cert.not_after()) + 1);
+  }
+  int64_t from() const { return from_; }
+  int64_t until() const { return until_; }
+
+ private:
+  const int64_t now_;
+  int64_t from_ = std::numeric_limits<int64_t>::min();
+  int64_t until_ = std::numeric_limits<int64_t>::max();
+};
+
+bool HitSearchLimit(const VerifyResult& result) {
+  if (result.stats.limit_hit) return true;
+  for (const CertError& e : result.errors) {
+    if (e.id == &kPathDeadlineExceeded || e.id == &kPathSignatureCheckLimit ||
+        e.id == &kPathIterationLimit) {
+      return true;
+    }
+  }
+  return false;
+}
+
+VerifyResult VerifyChainUncached(const VerifyInput& input, const VerifyPolicy& policy,
+                                 std::vector<CertificatePtr>* parsed);
+
+}  // namespace
 
 VerifyResult VerifyChain(const VerifyInput& input, const VerifyPolicy& policy) {
+  const bool cacheable = policy.caches != nullptr && policy.result_cache_scope != nullptr &&
+                         policy.trust_store != nullptr &&
+                         !policy.rules.ChecksRevocation(!input.stapled_ocsp_response.empty());
+  if (!cacheable) return VerifyChainUncached(input, policy, nullptr);
+
+  const std::string key = ResultKey(input, policy);
+  const int64_t now = Seconds(input.time);
+  if (std::shared_ptr<const CachedResult> hit = policy.caches->LookupResult(key)) {
+    if (hit->scope.lock() == policy.result_cache_scope &&
+        Seconds(hit->valid_from) <= now && now < Seconds(hit->valid_until)) {
+      VerifyResult result = *std::static_pointer_cast<const VerifyResult>(hit->result);
+      result.from_result_cache = true;
+      return result;
+    }
+  }
+
+  std::vector<CertificatePtr> uploads;
+  VerifyResult result = VerifyChainUncached(input, policy, &uploads);
+  if (HitSearchLimit(result)) return result;
+
+  Window window(now);
+  size_t cost = 1024;  // The entry, the key and the result's own fields.
+  for (const CertificatePtr& cert : uploads) {
+    if (cert == nullptr) continue;
+    window.AddValidity(*cert);
+    // Anchors the search may have weighed as this certificate's issuer.
+    for (const TrustAnchor* anchor :
+         policy.trust_store->FindBySubject(cert->issuer(), cert->issuer_hash())) {
+      window.AddValidity(*anchor->certificate);
+    }
+  }
+  for (const ChainEntry& entry : result.chain) window.AddValidity(*entry.certificate);
+  for (const PinSet& pins : policy.rules.pins) {
+    if (pins.expires) {
+      // AppliesTo compares `now > expires` at full precision: both sides of
+      // the second holding `expires` are boundaries.
+      window.AddBoundary(Seconds(*pins.expires));
+      window.AddBoundary(Seconds(*pins.expires) + 1);
+    }
+  }
+  for (const std::string& der : input.certificates) cost += der.size();
+  for (const CertError& e : result.errors) cost += sizeof(CertError) + e.diagnostic.size();
+  cost += result.chain.size() * sizeof(ChainEntry);
+
+  auto entry = std::make_shared<CachedResult>();
+  entry->scope = policy.result_cache_scope;
+  entry->valid_from = absl::FromUnixSeconds(window.from() == std::numeric_limits<int64_t>::min()
+                                                ? std::numeric_limits<int64_t>::min() / 2
+                                                : window.from());
+  entry->valid_until = absl::FromUnixSeconds(window.until() == std::numeric_limits<int64_t>::max()
+                                                 ? std::numeric_limits<int64_t>::max() / 2
+                                                 : window.until());
+  entry->result = std::make_shared<const VerifyResult>(result);
+  policy.caches->RecordResult(key, std::move(entry), cost);
+  return result;
+}
+
+namespace {
+
+VerifyResult VerifyChainUncached(const VerifyInput& input, const VerifyPolicy& policy,
+                                 std::vector<CertificatePtr>* parsed) {
   VerifyResult result;
   const int uploaded = static_cast<int>(input.certificates.size());
 
@@ -83,7 +215,10 @@ VerifyResult VerifyChain(const VerifyInput& input, const VerifyPolicy& policy) {
   if (!result.trusted && result.status == ::chainverify::v1::OK) {
     result.status = ::chainverify::v1::NO_PATH_TO_TRUSTED_ANCHOR;  // Defensive.
   }
+  if (parsed != nullptr) *parsed = std::move(uploads);
   return result;
 }
+
+}  // namespace
 
 }  // namespace chainverify::pki

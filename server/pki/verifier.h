@@ -41,6 +41,12 @@ struct VerifyPolicy {
   // Process-wide parsed-certificate and signature caches; not owned, may be
   // null (no caching). Content-keyed, so one instance serves every policy.
   VerifierCaches* caches = nullptr;
+  // Enables the whole-result cache (in `caches`) for this policy. The owner
+  // of an immutable policy sets it to an object that lives exactly as long
+  // as the policy and stands for everything in it except validation.profile,
+  // limits and caches (the cache key covers those); a reloaded policy gets a
+  // new object. Compared by identity. Null: results are not cached.
+  std::shared_ptr<const void> result_cache_scope;
 };
 
 // One certificate of the chosen path.
@@ -67,12 +73,26 @@ struct VerifyResult {
   // Revocation answers for `chain`, when the policy checks revocation.
   std::vector<RevocationNote> revocation;
   SearchStats stats;
+  // The result came from the whole-result cache (stats are the original's).
+  bool from_result_cache = false;
 };
 
 // Builds and validates a path for `input` under `policy`. Never fails as a
 // function: every problem with the certificates is a REJECTED result. Limits on
 // the request's shape (count, sizes) are the caller's to enforce first; this
 // function enforces them again defensively (policy.limits).
+//
+// With policy.caches and policy.result_cache_scope set, results are cached
+// whole. Key: SHA-256 over the uploaded DER (in order), the peer name, the
+// purpose, the stapled OCSP response, the profile, the search limits (not the
+// deadline) and the scope's address. Served only while the scope object is
+// alive and is the same, and only for a verification time (in whole seconds,
+// the validator's grain) inside the entry's window: the seconds around the
+// original time in which no uploaded certificate, no trust anchor named as an
+// upload's issuer, no path certificate and no pin changes state (notBefore,
+// notAfter, expires). Not stored: results of policies that check revocation
+// (CRLs and OCSP change without the inputs changing) and results cut short by
+// a search limit or the deadline.
 VerifyResult VerifyChain(const VerifyInput& input, const VerifyPolicy& policy);
 
 }  // namespace chainverify::pki

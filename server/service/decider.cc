@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "server/pki/certificate_details.h"
 #include "server/pki/hostname_match.h"
@@ -117,32 +118,71 @@ absl::StatusOr<v1::VerifyResponse> Decider::Decide(const v1::VerifyRequest& requ
   return Decide(request, caller, policies_->Current());
 }
 
-// `policies` is one snapshot for the whole request, so a reload in the middle
-// cannot mix two policies in one decision; it also keeps `policy` alive.
 absl::StatusOr<v1::VerifyResponse> Decider::Decide(
     const v1::VerifyRequest& request, const std::string& caller,
     std::shared_ptr<const policy::PolicySet> policies, absl::Time deadline) {
-  const absl::Time start = absl::Now();
-  pki::SearchStats stats;
-  bool audit_failed = false;
-  absl::StatusOr<v1::VerifyResponse> out =
-      DecideUnobserved(request, caller, std::move(policies), start, deadline, &stats,
-                       &audit_failed);
-  if (observer_ != nullptr) {
-    if (audit_failed) observer_->OnAuditFailure();
-    if (out.ok()) {
-      observer_->OnDecision(*out, stats, absl::Now() - start);
-    } else {
-      observer_->OnRequestError(out.status().code());
-    }
-  }
-  return out;
+  absl::Notification decided;
+  v1::VerifyResponse response;
+  absl::Status status;
+  DecideAsync(request, caller, std::move(policies), deadline, &response,
+              [&](absl::Status out) {
+                status = std::move(out);
+                decided.Notify();
+              });
+  decided.WaitForNotification();
+  if (!status.ok()) return status;
+  return response;
 }
 
-absl::StatusOr<v1::VerifyResponse> Decider::DecideUnobserved(
-    const v1::VerifyRequest& request, const std::string& caller,
-    std::shared_ptr<const policy::PolicySet> policies, absl::Time start, absl::Time deadline,
-    pki::SearchStats* stats, bool* audit_failed) {
+// `policies` is one snapshot for the whole request, so a reload in the middle
+// cannot mix two policies in one decision; it also keeps `policy` alive.
+void Decider::DecideAsync(const v1::VerifyRequest& request, const std::string& caller,
+                          std::shared_ptr<const policy::PolicySet> policies,
+                          absl::Time deadline, v1::VerifyResponse* response,
+                          DoneCallback done) {
+  const absl::Time start = absl::Now();
+  pki::SearchStats stats;
+  v1::AuditRecord record;
+  absl::Status decided = DecideUnobserved(request, caller, std::move(policies), start, deadline,
+                                          &stats, response, &record);
+  if (!decided.ok() || audit_log_ == nullptr) {
+    Observe(decided, *response, stats, start, /*audit_failed=*/false);
+    std::move(done)(std::move(decided));
+    return;
+  }
+  audit_log_->AppendAsync(
+      std::move(record),
+      [this, response, stats, start, done = std::move(done)](absl::Status logged) mutable {
+        absl::Status result;
+        if (!logged.ok()) {
+          // Fail closed: no decision leaves without its record. (Under
+          // --audit_failure_mode=fail_open the log reports OK and counts the
+          // loss.)
+          result = absl::UnavailableError(
+              absl::StrCat("decision not returned: ", logged.message()));
+        }
+        Observe(result, *response, stats, start, /*audit_failed=*/!logged.ok());
+        std::move(done)(std::move(result));
+      });
+}
+
+void Decider::Observe(const absl::Status& status, const v1::VerifyResponse& response,
+                      const pki::SearchStats& stats, absl::Time start, bool audit_failed) {
+  if (observer_ == nullptr) return;
+  if (audit_failed) observer_->OnAuditFailure();
+  if (status.ok()) {
+    observer_->OnDecision(response, stats, absl::Now() - start);
+  } else {
+    observer_->OnRequestError(status.code());
+  }
+}
+
+absl::Status Decider::DecideUnobserved(const v1::VerifyRequest& request,
+                                       const std::string& caller,
+                                       std::shared_ptr<const policy::PolicySet> policies,
+                                       absl::Time start, absl::Time deadline,
+                                       pki::SearchStats* stats, v1::VerifyResponse* response,
+                                       v1::AuditRecord* record) {
   if (start >= deadline) {
     return absl::DeadlineExceededError("the client's deadline passed before the request was decided");
   }
@@ -179,28 +219,22 @@ absl::StatusOr<v1::VerifyResponse> Decider::DecideUnobserved(
   // The client's deadline bounds the search too: work it cannot wait for stops.
   verify.limits.deadline = std::min(verify.limits.deadline, deadline - start);
   verify.caches = caches_;
+  // The compiled policy, alive as long as its immutable bundle: whole results
+  // are cached per policy object, so a reload never serves an old answer.
+  verify.result_cache_scope = std::shared_ptr<const void>(policies, policy);
   pki::VerifyResult result = pki::VerifyChain(input, verify);
   *stats = result.stats;
 
-  v1::VerifyResponse response;
-  response.set_request_id(request.request_id());
-  pki::FillVerdict(result, &response);
-  response.set_policy_name(policy->name);
-  response.set_policy_version(policy->version);
-  response.set_decision_id(NewDecisionId());
-  response.mutable_evaluated_at()->set_seconds(absl::ToUnixSeconds(input.time));
+  response->Clear();
+  response->set_request_id(request.request_id());
+  pki::FillVerdict(result, response);
+  response->set_policy_name(policy->name);
+  response->set_policy_version(policy->version);
+  response->set_decision_id(NewDecisionId());
+  response->mutable_evaluated_at()->set_seconds(absl::ToUnixSeconds(input.time));
 
-  if (audit_log_ != nullptr) {
-    absl::Status logged = audit_log_->Append(MakeAuditRecord(request, response, caller, start));
-    if (!logged.ok()) {
-      *audit_failed = true;
-      // Fail closed: no decision leaves without its record. (Under
-      // --audit_failure_mode=fail_open Append returns OK and counts the loss.)
-      return absl::UnavailableError(
-          absl::StrCat("decision not returned: ", logged.message()));
-    }
-  }
-  return response;
+  if (audit_log_ != nullptr) *record = MakeAuditRecord(request, *response, caller, start);
+  return absl::OkStatus();
 }
 
 }  // namespace chainverify::service

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "chainverify/v1/verifier.pb.h"
 #include "server/audit/audit_log.h"
@@ -48,6 +49,19 @@ class Decider {
                                             std::shared_ptr<const policy::PolicySet> policies,
                                             absl::Time deadline = absl::InfiniteFuture());
 
+  // Decide() without waiting for the disk: fills `*response` (which must stay
+  // valid until `done` runs; it may live on the RPC's arena) and calls `done`
+  // exactly once with what Decide() would have returned as its status. A
+  // decision is handed over only after its audit record is durable
+  // (AuditLog::AppendAsync), so `done` may run on the audit writer's thread;
+  // errors found before that (and, under --audit_durability=none, everything)
+  // run it on the caller's thread before DecideAsync returns. `request` is not
+  // used after DecideAsync returns. On error `*response` is unspecified.
+  using DoneCallback = absl::AnyInvocable<void(absl::Status) &&>;
+  void DecideAsync(const v1::VerifyRequest& request, const std::string& caller,
+                   std::shared_ptr<const policy::PolicySet> policies, absl::Time deadline,
+                   v1::VerifyResponse* response, DoneCallback done);
+
   // Told about every outcome (metrics). Not owned; may be null.
   void SetObserver(DecisionObserver* observer) { observer_ = observer; }
   DecisionObserver* observer() const { return observer_; }
@@ -61,10 +75,13 @@ class Decider {
 
  private:
   absl::Status CheckShape(const v1::VerifyRequest& request) const;
-  absl::StatusOr<v1::VerifyResponse> DecideUnobserved(
-      const v1::VerifyRequest& request, const std::string& caller,
-      std::shared_ptr<const policy::PolicySet> policies, absl::Time start, absl::Time deadline,
-      pki::SearchStats* stats, bool* audit_failed);
+  absl::Status DecideUnobserved(const v1::VerifyRequest& request, const std::string& caller,
+                                std::shared_ptr<const policy::PolicySet> policies,
+                                absl::Time start, absl::Time deadline, pki::SearchStats* stats,
+                                v1::VerifyResponse* response, v1::AuditRecord* record);
+  // Reports the outcome to the observer.
+  void Observe(const absl::Status& status, const v1::VerifyResponse& response,
+               const pki::SearchStats& stats, absl::Time start, bool audit_failed);
 
   policy::PolicyHolder* policies_;
   audit::AuditLog* audit_log_;

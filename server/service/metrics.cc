@@ -69,7 +69,7 @@ Metrics::Metrics()
                    .Register(*registry_)),
       caches_(BuildGauge()
                   .Name("chainverify_verifier_cache")
-                  .Help("Parsed-certificate and signature caches: hits, misses, evictions "
+                  .Help("Parsed-certificate, signature and whole-result caches: hits, misses, evictions "
                         "(running totals), entries and cost (current).")
                   .Register(*registry_)),
       audit_records_lost_(BuildGauge()

@@ -52,8 +52,8 @@ class Metrics : public DecisionObserver {
   // "refused"), as running totals.
   void SetFetchTotals(const std::string& outcome, double total);
 
-  // Shared verifier caches (pki/caches.h): `cache` is "certificates" or
-  // "signatures", `counter` one of "hits", "misses", "evictions" (running
+  // Shared verifier caches (pki/caches.h): `cache` is "certificates",
+  // "signatures" or "results", `counter` one of "hits", "misses", "evictions" (running
   // totals), "entries", "cost" (current).
   void SetCacheStats(const std::string& cache, const std::string& counter, double value);
 

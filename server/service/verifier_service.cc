@@ -1,11 +1,13 @@
 #include "server/service/verifier_service.h"
 
+#include <google/protobuf/arena.h>
 #include <grpc/grpc_security_constants.h>
 #include <grpcpp/support/proto_buffer_reader.h>
 #include <grpcpp/support/proto_buffer_writer.h>
 
 #include <algorithm>
 #include <memory>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -61,26 +63,78 @@ v1::AuditRecord MakeDenialRecord(const v1::VerifyRequest& request, const std::st
   return record;
 }
 
+// The refusal `caller` gets for `request` under `policies`, or nullopt when
+// it may go ahead. `record` gets the refusal's audit record.
+std::optional<std::string> Refusal(const v1::VerifyRequest& request, const Caller& caller,
+                                   const policy::PolicySet& policies, v1::AuditRecord* record) {
+  const Authorization* authorization = policies.authorization();
+  if (authorization == nullptr) return std::nullopt;
+  const absl::Time start = absl::Now();
+  const std::string& policy =
+      request.policy().empty() ? policies.default_policy() : request.policy();
+  if (authorization->MayUsePolicy(caller, policy)) return std::nullopt;
+
+  // The same answer whether or not the policy exists: a caller learns nothing
+  // about policies it is not granted.
+  const std::string identity = caller.ToString();
+  std::string reason = absl::StrCat("caller \"", identity, "\" is not granted policy \"",
+                                    Truncated(policy), "\"");
+  *record =
+      MakeDenialRecord(request, identity, Truncated(policy), policies.version(), reason, start);
+  return reason;
+}
+
+absl::Status RefusalOutcome(const std::string& reason, const absl::Status& logged) {
+  if (!logged.ok()) {
+    return absl::UnavailableError(absl::StrCat(
+        "request refused, but the refusal could not be audit-logged: ", logged.message()));
+  }
+  return absl::PermissionDeniedError(reason);
+}
+
+using DoneCallback = Decider::DoneCallback;
+
 // Admission, authorization, then the decision, against one policy snapshot, so
 // that a reload cannot change the grants between the two. The work stops at
-// the client's deadline.
-absl::StatusOr<v1::VerifyResponse> AuthorizeAndDecide(Decider* decider,
-                                                      AdmissionControl* admission,
-                                                      const v1::VerifyRequest& request,
-                                                      const Caller& caller,
-                                                      const std::string& identity,
-                                                      absl::Time deadline) {
+// the client's deadline. `done` runs once the outcome (and its audit record)
+// is final, possibly on the audit writer's thread: no RPC thread waits for
+// the disk. The request counts against `admission` until then.
+void AuthorizeAndDecide(Decider* decider, AdmissionControl* admission,
+                        const v1::VerifyRequest& request, const Caller& caller,
+                        const std::string& identity, absl::Time deadline,
+                        v1::VerifyResponse* response, DoneCallback done) {
   if (admission != nullptr && !admission->TryEnter()) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "more than ", admission->max(), " requests in flight; retry with backoff"));
+    std::move(done)(absl::ResourceExhaustedError(absl::StrCat(
+        "more than ", admission->max(), " requests in flight; retry with backoff")));
+    return;
   }
+  DoneCallback leave_then_done = [admission, done = std::move(done)](absl::Status out) mutable {
+    if (admission != nullptr) admission->Leave();
+    std::move(done)(std::move(out));
+  };
   std::shared_ptr<const policy::PolicySet> policies = decider->policies()->Current();
-  absl::Status allowed = AuthorizeVerify(request, caller, *policies, decider->audit_log());
-  absl::StatusOr<v1::VerifyResponse> out =
-      allowed.ok() ? decider->Decide(request, identity, std::move(policies), deadline)
-                   : absl::StatusOr<v1::VerifyResponse>(allowed);
-  if (admission != nullptr) admission->Leave();
-  return out;
+  std::optional<std::string> refused;
+  v1::AuditRecord denial;
+  // Without an authorization section there is nothing to check (and no
+  // identity string to build).
+  if (policies->authorization() != nullptr) {
+    refused = Refusal(request, caller, *policies, &denial);
+  }
+  if (!refused.has_value()) {
+    decider->DecideAsync(request, identity, std::move(policies), deadline, response,
+                         std::move(leave_then_done));
+    return;
+  }
+  audit::AuditLog* audit_log = decider->audit_log();
+  if (audit_log == nullptr) {
+    std::move(leave_then_done)(absl::PermissionDeniedError(*refused));
+    return;
+  }
+  audit_log->AppendAsync(std::move(denial), [reason = *std::move(refused),
+                                             done = std::move(leave_then_done)](
+                                                absl::Status logged) mutable {
+    std::move(done)(RefusalOutcome(reason, logged));
+  });
 }
 
 absl::Time DeadlineOf(const grpc::CallbackServerContext& context) {
@@ -89,9 +143,6 @@ absl::Time DeadlineOf(const grpc::CallbackServerContext& context) {
   return absl::FromChrono(deadline);
 }
 
-// Reads requests one at a time and answers each before reading the next, so
-// responses keep the requests' order. Each request is authorized on its own:
-// a reload can change the grants mid-stream.
 // `response` as the bytes gRPC sends.
 grpc::ByteBuffer Serialized(const v1::VerifyResponse& response) {
   grpc::ByteBuffer bytes;
@@ -101,6 +152,9 @@ grpc::ByteBuffer Serialized(const v1::VerifyResponse& response) {
   return bytes;
 }
 
+// Reads requests one at a time and answers each before reading the next, so
+// responses keep the requests' order. Each request is authorized on its own:
+// a reload can change the grants mid-stream.
 class VerifyStreamReactor : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
   VerifyStreamReactor(Decider* decider, AdmissionControl* admission, Caller caller,
@@ -118,23 +172,29 @@ class VerifyStreamReactor : public grpc::ServerBidiReactor<grpc::ByteBuffer, grp
       Finish(grpc::Status::OK);
       return;
     }
-    absl::StatusOr<v1::VerifyRequest> parsed = ParseVerifyRequest(request_bytes_);
-    request_ = parsed.ok() ? *std::move(parsed) : v1::VerifyRequest();
-    absl::StatusOr<v1::VerifyResponse> decided =
-        parsed.ok()
-            ? AuthorizeAndDecide(decider_, admission_, request_, caller_, identity_, deadline_)
-            : absl::StatusOr<v1::VerifyResponse>(parsed.status());
-    if (decided.ok()) {
-      response_ = *std::move(decided);
-    } else if (decided.status().code() == absl::StatusCode::kUnavailable) {
-      // Unaudited decisions are never returned; end the stream.
-      Finish(ToGrpcStatus(decided.status()));
+    request_.Clear();
+    const absl::Status parsed = ParseVerifyRequest(request_bytes_, &request_);
+    if (!parsed.ok()) {
+      request_.Clear();  // Whatever parsed before the error is not the request.
+      OnDecided(parsed);
       return;
-    } else {
+    }
+    // The reactor lives until Finish, which only the callback can reach.
+    AuthorizeAndDecide(decider_, admission_, request_, caller_, identity_, deadline_, &response_,
+                       [this](absl::Status decided) { OnDecided(decided); });
+  }
+
+  void OnDecided(const absl::Status& decided) {
+    if (decided.code() == absl::StatusCode::kUnavailable) {
+      // Unaudited decisions are never returned; end the stream.
+      Finish(ToGrpcStatus(decided));
+      return;
+    }
+    if (!decided.ok()) {
       response_.Clear();
       response_.set_request_id(request_.request_id());
-      response_.mutable_request_error()->set_code(static_cast<int>(decided.status().code()));
-      response_.mutable_request_error()->set_message(std::string(decided.status().message()));
+      response_.mutable_request_error()->set_code(static_cast<int>(decided.code()));
+      response_.mutable_request_error()->set_message(std::string(decided.message()));
     }
     response_bytes_ = Serialized(response_);
     StartWrite(&response_bytes_);
@@ -171,6 +231,36 @@ std::vector<std::string> PropertyValues(const grpc::AuthContext& auth, const cha
   return values;
 }
 
+// One unary call's messages on a protobuf arena: the request's certificates
+// and the response's many small strings and messages come from one block
+// instead of a malloc each, and go away together.
+class UnaryCall {
+ public:
+  UnaryCall()
+      : arena_(ArenaOptions(initial_block_)),
+        request_(google::protobuf::Arena::CreateMessage<v1::VerifyRequest>(&arena_)),
+        response_(google::protobuf::Arena::CreateMessage<v1::VerifyResponse>(&arena_)) {}
+
+  const v1::VerifyRequest& request() const { return *request_; }
+  v1::VerifyRequest* mutable_request() { return request_; }
+  v1::VerifyResponse* response() { return response_; }
+
+ private:
+  // Room for a typical request (two certificates) and its response; larger
+  // ones take further blocks.
+  static constexpr size_t kInitialBlock = 16 << 10;
+  static google::protobuf::ArenaOptions ArenaOptions(char* block) {
+    google::protobuf::ArenaOptions options;
+    options.initial_block = block;
+    options.initial_block_size = kInitialBlock;
+    return options;
+  }
+  alignas(8) char initial_block_[kInitialBlock];
+  google::protobuf::Arena arena_;
+  v1::VerifyRequest* request_;
+  v1::VerifyResponse* response_;
+};
+
 }  // namespace
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
@@ -200,64 +290,46 @@ std::string CallerIdentity(const grpc::CallbackServerContext& context) {
 
 absl::Status AuthorizeVerify(const v1::VerifyRequest& request, const Caller& caller,
                              const policy::PolicySet& policies, audit::AuditLog* audit_log) {
-  const Authorization* authorization = policies.authorization();
-  if (authorization == nullptr) return absl::OkStatus();
-  const absl::Time start = absl::Now();
-  const std::string& policy =
-      request.policy().empty() ? policies.default_policy() : request.policy();
-  if (authorization->MayUsePolicy(caller, policy)) return absl::OkStatus();
-
-  // The same answer whether or not the policy exists: a caller learns nothing
-  // about policies it is not granted.
-  const std::string identity = caller.ToString();
-  std::string reason = absl::StrCat("caller \"", identity, "\" is not granted policy \"",
-                                    Truncated(policy), "\"");
-  if (audit_log != nullptr) {
-    absl::Status logged = audit_log->Append(
-        MakeDenialRecord(request, identity, Truncated(policy), policies.version(), reason, start));
-    if (!logged.ok()) {
-      return absl::UnavailableError(
-          absl::StrCat("request refused, but the refusal could not be audit-logged: ",
-                       logged.message()));
-    }
-  }
-  return absl::PermissionDeniedError(reason);
+  v1::AuditRecord denial;
+  std::optional<std::string> refused = Refusal(request, caller, policies, &denial);
+  if (!refused.has_value()) return absl::OkStatus();
+  if (audit_log == nullptr) return absl::PermissionDeniedError(*refused);
+  return RefusalOutcome(*refused, audit_log->Append(std::move(denial)));
 }
 
-absl::StatusOr<v1::VerifyRequest> ParseVerifyRequest(const grpc::ByteBuffer& bytes) {
+absl::Status ParseVerifyRequest(const grpc::ByteBuffer& bytes, v1::VerifyRequest* request) {
   grpc::ByteBuffer copy(bytes);  // Shares the slices; the reader needs a mutable one.
   grpc::ProtoBufferReader reader(&copy);
-  v1::VerifyRequest request;
-  if (!reader.status().ok() || !request.ParseFromZeroCopyStream(&reader)) {
+  if (!reader.status().ok() || !request->ParseFromZeroCopyStream(&reader)) {
     return absl::InvalidArgumentError(
         "request is not a valid chainverify.v1.VerifyRequest: a string field (peer_name, "
         "request_id, policy, labels) is not valid UTF-8, or the message is corrupt");
   }
-  return request;
+  return absl::OkStatus();
 }
 
 grpc::ServerUnaryReactor* VerifierService::Verify(grpc::CallbackServerContext* context,
                                                   const grpc::ByteBuffer* request_bytes,
                                                   grpc::ByteBuffer* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<v1::VerifyRequest> request = ParseVerifyRequest(*request_bytes);
-  if (!request.ok()) {
-    if (decider_->observer() != nullptr) {
-      decider_->observer()->OnRequestError(request.status().code());
-    }
-    reactor->Finish(ToGrpcStatus(request.status()));
+  auto* call = new UnaryCall();
+  const absl::Status parsed = ParseVerifyRequest(*request_bytes, call->mutable_request());
+  if (!parsed.ok()) {
+    delete call;
+    if (decider_->observer() != nullptr) decider_->observer()->OnRequestError(parsed.code());
+    reactor->Finish(ToGrpcStatus(parsed));
     return reactor;
   }
   const Caller caller = CallerFromContext(*context);
-  absl::StatusOr<v1::VerifyResponse> decided =
-      AuthorizeAndDecide(decider_, admission_, *request, caller, caller.ToString(),
-                         DeadlineOf(*context));
-  if (!decided.ok()) {
-    reactor->Finish(ToGrpcStatus(decided.status()));
-    return reactor;
-  }
-  *response = Serialized(*decided);
-  reactor->Finish(grpc::Status::OK);
+  // `call` (request and response) lives until the decision's callback has
+  // serialized the answer.
+  AuthorizeAndDecide(decider_, admission_, call->request(), caller, caller.ToString(),
+                     DeadlineOf(*context), call->response(),
+                     [reactor, call, response](absl::Status decided) {
+                       if (decided.ok()) *response = Serialized(*call->response());
+                       delete call;
+                       reactor->Finish(decided.ok() ? grpc::Status::OK : ToGrpcStatus(decided));
+                     });
   return reactor;
 }
 

@@ -70,10 +70,11 @@ class VerifierService final : public ChainVerifierRawService {
   AdmissionControl* admission_;
 };
 
-// The wire bytes of one VerifyRequest, parsed. Errors: INVALID_ARGUMENT when
-// they do not parse; protobuf rejects proto3 string fields (peer_name,
-// request_id, policy, labels) that are not valid UTF-8 (and logs the field).
-absl::StatusOr<v1::VerifyRequest> ParseVerifyRequest(const grpc::ByteBuffer& bytes);
+// The wire bytes of one VerifyRequest, parsed into `request`. Errors:
+// INVALID_ARGUMENT when they do not parse; protobuf rejects proto3 string
+// fields (peer_name, request_id, policy, labels) that are not valid UTF-8 (and
+// logs the field).
+absl::Status ParseVerifyRequest(const grpc::ByteBuffer& bytes, v1::VerifyRequest* request);
 
 // absl::Status to grpc::Status, same code and message.
 grpc::Status ToGrpcStatus(const absl::Status& status);

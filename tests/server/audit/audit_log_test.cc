@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -20,6 +21,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
 #include "server/audit/audit_chain.h"
 
@@ -222,6 +225,79 @@ TEST(AuditLogTest, GroupCommitWaitsForTheFsync) {
     ASSERT_TRUE(log->Append(Record(absl::StrCat("g", i))).ok());
     EXPECT_EQ(Lines(options.path).size(), size_t(i + 1));
   }
+}
+
+// AppendAsync: the callback comes from the writer thread, never from the
+// caller's, and only once the record is in the file.
+TEST(AuditLogTest, AppendAsyncCallsBackFromTheWriterAfterTheWrite) {
+  for (AuditDurability durability : {AuditDurability::kFsync, AuditDurability::kGroupCommit}) {
+    AuditLogOptions options;
+    options.path = absl::StrCat(TestDir(), "/audit-", AbslUnparseFlag(durability), ".log");
+    options.durability = durability;
+    std::unique_ptr<AuditLog> log = MustOpen(options);
+    constexpr int kRecords = 50;
+    absl::Mutex mu;
+    int called = 0, on_caller_thread = 0, not_yet_in_file = 0;
+    const std::thread::id caller = std::this_thread::get_id();
+    for (int i = 0; i < kRecords; ++i) {
+      const std::string id = absl::StrCat("async-", i);
+      log->AppendAsync(Record(id), [&, id](absl::Status status) {
+        EXPECT_TRUE(status.ok()) << status;
+        const bool in_file = absl::StrContains(ReadFile(options.path), id);
+        absl::MutexLock lock(&mu);
+        ++called;
+        if (std::this_thread::get_id() == caller) ++on_caller_thread;
+        if (!in_file) ++not_yet_in_file;
+      });
+    }
+    {
+      absl::MutexLock lock(&mu);
+      mu.Await(absl::Condition(+[](int* n) { return *n == kRecords; }, &called));
+      EXPECT_EQ(on_caller_thread, 0) << AbslUnparseFlag(durability);
+      EXPECT_EQ(not_yet_in_file, 0) << AbslUnparseFlag(durability);
+    }
+    EXPECT_EQ(log->records_written(), uint64_t{kRecords});
+    log.reset();
+    ChainReport report = MustVerify({options.path}, {.require_genesis = true});
+    EXPECT_TRUE(report.intact()) << report.ToString();
+    EXPECT_EQ(report.records, uint64_t{kRecords});
+  }
+}
+
+TEST(AuditLogTest, AppendAsyncFailsClosed) {
+  for (AuditDurability durability : {AuditDurability::kFsync, AuditDurability::kGroupCommit,
+                                     AuditDurability::kNone}) {
+    AuditLogOptions options;
+    options.path = "/dev/full";
+    options.durability = durability;
+    std::unique_ptr<AuditLog> log = MustOpen(options);
+    absl::Notification called;
+    absl::Status result;
+    log->AppendAsync(Record("x"), [&](absl::Status status) {
+      result = status;
+      called.Notify();
+    });
+    called.WaitForNotification();
+    EXPECT_EQ(result.code(), absl::StatusCode::kUnavailable) << AbslUnparseFlag(durability);
+    EXPECT_EQ(log->records_written(), 0u);
+  }
+}
+
+TEST(AuditLogTest, ClosingWritesEveryQueuedRecordAndCallsBack) {
+  AuditLogOptions options;
+  options.path = TestDir() + "/audit.log";
+  options.durability = AuditDurability::kGroupCommit;
+  options.group_commit_delay = absl::Milliseconds(50);
+  std::unique_ptr<AuditLog> log = MustOpen(options);
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 200; ++i) {
+    log->AppendAsync(Record(absl::StrCat("q", i)), [&](absl::Status status) {
+      if (status.ok()) ++ok;
+    });
+  }
+  log.reset();  // Returns after the writer has drained the queue.
+  EXPECT_EQ(ok.load(), 200);
+  EXPECT_EQ(Lines(options.path).size(), 200u);
 }
 
 TEST(AuditLogTest, WriteFailureFailsClosed) {
