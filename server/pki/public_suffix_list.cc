@@ -245,15 +245,18 @@ absl::StatusOr<std::shared_ptr<const PublicSuffixList>> PublicSuffixList::Load(
 
 const PublicSuffixList* PublicSuffixList::Default() {
   // Function-local static: initialized once, thread-safe (C++11 6.7), and
-  // never destroyed, so pointers handed out stay valid at exit.
-  static const PublicSuffixList* const list = []() -> const PublicSuffixList* {
+  // never destroyed, so pointers handed out stay valid at exit. The static
+  // holds the heap shared_ptr itself, not only what it points to, so that the
+  // allocation stays reachable (LeakSanitizer reported it as a leak when only
+  // the list's address was kept).
+  static const std::shared_ptr<const PublicSuffixList>* const holder =
+      []() -> const std::shared_ptr<const PublicSuffixList>* {
     absl::StatusOr<std::shared_ptr<const PublicSuffixList>> loaded =
         Load(kDefaultPath);
     if (!loaded.ok()) return nullptr;
-    return (new std::shared_ptr<const PublicSuffixList>(*std::move(loaded)))
-        ->get();
+    return new std::shared_ptr<const PublicSuffixList>(*std::move(loaded));
   }();
-  return list;
+  return holder != nullptr ? holder->get() : nullptr;
 }
 
 std::optional<PublicSuffixList::Section> PublicSuffixList::PublicSuffixSection(
