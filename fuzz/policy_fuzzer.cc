@@ -43,6 +43,11 @@ void Run(absl::string_view text) {
 }  // namespace
 }  // namespace chainverify::fuzz
 
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  chainverify::fuzz::SilenceProtobufLogs();
+  return 0;
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   chainverify::fuzz::Run(
       absl::string_view(reinterpret_cast<const char*>(data), size));
