@@ -61,5 +61,27 @@ TEST(CertificateDetailsTest, Utf8NamesRoundTripThroughTheResponse) {
             response.best_attempted_chain(0).subject());
 }
 
+// The verdict for a certificate whose cRLDistributionPoints URI holds a byte
+// outside ASCII must still parse (fuzz/certificate_fuzzer's first finding).
+TEST(CertificateDetailsTest, NonAsciiDistributionPointLeavesTheResponseParsable) {
+  const testing::TestCert root = testing::MustIssue(testing::RootSpec("Root"), nullptr);
+  testing::CertSpec spec = testing::LeafSpec("leaf", {"leaf.example"});
+  spec.crl_distribution_points = {"http://crl.example/aXb.crl"};
+  const testing::TestCert leaf = testing::MustIssue(spec, &root);
+  const std::string der = Patch(leaf.der, "aXb.crl", "a\xff" "b.crl");
+  VerifyInput input;
+  input.certificates.push_back(der);
+  input.time = absl::FromUnixSeconds(1735689600);
+  VerifyPolicy policy;
+  policy.trust_store = std::make_shared<TrustStore>();
+  const VerifyResult result = VerifyChain(input, policy);
+  ASSERT_FALSE(result.chain.empty());
+  v1::VerifyResponse response;
+  FillVerdict(result, &response);
+  EXPECT_EQ(response.best_attempted_chain(0).crl_distribution_points_size(), 0);
+  v1::VerifyResponse parsed;
+  EXPECT_TRUE(parsed.ParseFromString(response.SerializeAsString()));
+}
+
 }  // namespace
 }  // namespace chainverify::pki
