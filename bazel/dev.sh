@@ -14,6 +14,7 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libssl-dev libgtest-dev zlib1g-dev publicsuffix libcurl4-openssl-dev
   prometheus-cpp-dev libbenchmark-dev python3-grpcio python3-protobuf python3-yaml
+  clang libclang-rt-14-dev
 )
 
 install_missing() {

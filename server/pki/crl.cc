@@ -808,6 +808,13 @@ RevocationCheck CrlSet::Check(const Certificate& cert, const Certificate& issuer
   return result;
 }
 
+bool IsPrintableAscii(absl::string_view s) {
+  for (char c : s) {
+    if (c < 0x20 || c > 0x7e) return false;
+  }
+  return true;
+}
+
 std::vector<std::string> CrlDistributionPointUrls(const Certificate& cert) {
   std::vector<std::string> urls;
   auto* dps = static_cast<CRL_DIST_POINTS*>(
@@ -821,8 +828,14 @@ std::vector<std::string> CrlDistributionPointUrls(const Certificate& cert) {
       GENERAL_NAME* name = sk_GENERAL_NAME_value(names, j);
       if (name->type != GEN_URI) continue;
       const ASN1_IA5STRING* uri = name->d.uniformResourceIdentifier;
-      urls.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(uri)),
-                        ASN1_STRING_length(uri));
+      absl::string_view url(reinterpret_cast<const char*>(ASN1_STRING_get0_data(uri)),
+                            ASN1_STRING_length(uri));
+      // IA5String is 7-bit (RFC 5280 7.2) and a URI is ASCII (RFC 3986 2):
+      // anything else is no URL to fetch, and would make the verdict's
+      // crl_distribution_points, a proto3 string, invalid UTF-8 (found by
+      // fuzz/certificate_fuzzer).
+      if (!IsPrintableAscii(url)) continue;
+      urls.emplace_back(url);
     }
   }
   CRL_DIST_POINTS_free(dps);

@@ -39,6 +39,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "server/pki/certificate.h"
 
@@ -87,7 +88,12 @@ struct RevocationCheck {
 };
 
 // The URIs in `cert`'s cRLDistributionPoints fullNames (RFC 5280 4.2.1.13).
+// URIs with bytes outside printable ASCII are left out.
 std::vector<std::string> CrlDistributionPointUrls(const Certificate& cert);
+
+// Whether every byte of `s` is printable ASCII (0x20-0x7E), as a URI in an
+// IA5String must be (RFC 3986 section 2).
+bool IsPrintableAscii(absl::string_view s);
 
 // A set of parsed CRLs. Immutable once built and safe to share across threads.
 class CrlSet {

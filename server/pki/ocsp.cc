@@ -549,7 +549,8 @@ std::vector<std::string> OcspResponderUrls(const Certificate& cert) {
     const ASN1_IA5STRING* uri = ad->location->d.uniformResourceIdentifier;
     std::string url(reinterpret_cast<const char*>(ASN1_STRING_get0_data(uri)),
                     ASN1_STRING_length(uri));
-    if (url.find('\0') != std::string::npos) continue;
+    // As for CRL distribution points (crl.h): a URI is printable ASCII.
+    if (!IsPrintableAscii(url)) continue;
     if (!absl::StartsWithIgnoreCase(url, "http://") &&
         !absl::StartsWithIgnoreCase(url, "https://")) {
       continue;

@@ -814,5 +814,39 @@ TEST(CrlReasonNameTest, Names) {
   EXPECT_EQ(CrlReasonName(42), "reason(42)");
 }
 
+// Found by fuzz/certificate_fuzzer: a distribution point URI with a byte
+// outside ASCII went into the verdict's crl_distribution_points as is, and no
+// client could parse a VerifyResponse with that non-UTF-8 string.
+TEST(CrlDistributionPointUrlsTest, LeavesOutUrisThatAreNotAscii) {
+  const TestCert root = MustIssue(RootSpec("Root"), nullptr);
+  CertSpec spec = LeafSpec("leaf", {"leaf.example"});
+  spec.crl_distribution_points = {"http://crl.example/aXb.crl", "http://crl.example/ok.crl"};
+  const TestCert leaf = MustIssue(spec, &root);
+  ParseError error;
+  CertificatePtr parsed = Certificate::Parse(leaf.der, &error);
+  ASSERT_NE(parsed, nullptr);
+  EXPECT_EQ(CrlDistributionPointUrls(*parsed),
+            (std::vector<std::string>{"http://crl.example/aXb.crl",
+                                      "http://crl.example/ok.crl"}));
+  // The same certificate (signature no longer checked here) with 0xFF in the
+  // first URI, which is an IA5String.
+  std::string der = leaf.der;
+  const size_t at = der.find("aXb.crl");
+  ASSERT_NE(at, std::string::npos);
+  der[at + 1] = '\xff';
+  CertificatePtr patched = Certificate::Parse(der, &error);
+  ASSERT_NE(patched, nullptr);
+  EXPECT_EQ(CrlDistributionPointUrls(*patched),
+            (std::vector<std::string>{"http://crl.example/ok.crl"}));
+}
+
+TEST(CrlDistributionPointUrlsTest, IsPrintableAscii) {
+  EXPECT_TRUE(IsPrintableAscii("http://crl.example/a%20b.crl"));
+  EXPECT_TRUE(IsPrintableAscii(""));
+  EXPECT_FALSE(IsPrintableAscii("http://crl.example/\xff"));
+  EXPECT_FALSE(IsPrintableAscii(std::string("http://a\0b", 10)));
+  EXPECT_FALSE(IsPrintableAscii("http://a\nb"));
+}
+
 }  // namespace
 }  // namespace chainverify::pki

@@ -665,5 +665,19 @@ TEST(OcspTest, OcspResponderUrls) {
   EXPECT_TRUE(OcspResponderUrls(*no_aia).empty());
 }
 
+TEST(OcspTest, OcspResponderUrlsLeavesOutUrisThatAreNotAscii) {
+  const Pki& pki = TestPki();
+  testing::CertSpec spec = testing::LeafSpec("leaf", {"leaf.example"});
+  spec.ocsp_urls = {"http://ocsp.example/aXb", "http://ocsp.example/ok"};
+  std::string der = testing::MustIssue(spec, &pki.ca).der;
+  const size_t at = der.find("aXb");
+  ASSERT_NE(at, std::string::npos);
+  der[at + 1] = '\xff';  // IA5String is 7-bit (RFC 5280 7.2).
+  ParseError error;
+  CertificatePtr leaf = Certificate::Parse(der, &error);
+  ASSERT_NE(leaf, nullptr);
+  EXPECT_EQ(OcspResponderUrls(*leaf), (std::vector<std::string>{"http://ocsp.example/ok"}));
+}
+
 }  // namespace
 }  // namespace chainverify::pki
