@@ -21,9 +21,6 @@
 namespace chainverify::audit {
 namespace {
 
-// Most records written with one write() and fsync by the group-commit writer.
-constexpr size_t kMaxBatch = 1024;
-
 std::string ErrnoText(int error) { return std::strerror(error); }
 
 absl::Status MakeParentDirectories(const std::string& path) {
@@ -383,8 +380,7 @@ void AuditLog::WriterLoop() {
     batch.clear();
     {
       absl::MutexLock lock(&queue_mu_);
-      queue_mu_.Await(absl::Condition(
-          +[](AuditLog* log) { return !log->queue_.empty() || log->stopping_; }, this));
+      queue_mu_.Await(absl::Condition(this, &AuditLog::HasWorkOrStopping));
       if (queue_.empty()) return;  // Stopping, nothing left.
       if (one_at_a_time) {
         // kFsync: one write and fsync per record, in arrival order.
@@ -397,11 +393,7 @@ void AuditLog::WriterLoop() {
         // previous fsync are usually past it already.
         if (options_.group_commit_delay > absl::ZeroDuration()) {
           queue_mu_.AwaitWithDeadline(
-              absl::Condition(
-                  +[](AuditLog* log) {
-                    return log->queue_.size() >= kMaxBatch || log->stopping_;
-                  },
-                  this),
+              absl::Condition(this, &AuditLog::BatchFullOrStopping),
               oldest_queued_ + options_.group_commit_delay);
         }
         batch.swap(queue_);
@@ -473,7 +465,7 @@ absl::Status AuditLog::WriteChunk(const std::string& chunk) {
     }
     needs_truncate_ = false;
   }
-  auto cut_back = [this](const std::string& what, int error) {
+  auto cut_back = [this](const std::string& what, int error) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     // O_APPEND: the next write lands at file_size_ once the tail is gone.
     if (regular_file_ && ftruncate(fd_, file_size_) != 0) needs_truncate_ = true;
     return absl::UnavailableError(absl::StrCat("audit log ", what, " failed: ", ErrnoText(error)));

@@ -125,6 +125,9 @@ class AuditLog {
   uint64_t files_rotated() const { return rotated_.load(); }
 
  private:
+  // Most records written with one write() and fsync by the group-commit writer.
+  static constexpr size_t kMaxBatch = 1024;
+
   // One record on its way to the disk.
   struct Pending {
     v1::AuditRecord record;
@@ -136,6 +139,14 @@ class AuditLog {
 
   // Finds where the chain continues (see the file comment).
   absl::Status Recover() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Writer-thread wake-up conditions (absl::Condition evaluates them under
+  // queue_mu_).
+  bool HasWorkOrStopping() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue_mu_) {
+    return !queue_.empty() || stopping_;
+  }
+  bool BatchFullOrStopping() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue_mu_) {
+    return queue_.size() >= kMaxBatch || stopping_;
+  }
   // Chains, writes and syncs `batch` in order, setting each one's status.
   void WriteBatch(const std::vector<std::unique_ptr<Pending>>& batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Appends `chunk` (whole lines) to the current file and makes it durable;
