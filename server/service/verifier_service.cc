@@ -1,6 +1,5 @@
 #include "server/service/verifier_service.h"
 
-#include <google/protobuf/arena.h>
 #include <grpc/grpc_security_constants.h>
 #include <grpcpp/support/proto_buffer_reader.h>
 #include <grpcpp/support/proto_buffer_writer.h>
@@ -231,34 +230,17 @@ std::vector<std::string> PropertyValues(const grpc::AuthContext& auth, const cha
   return values;
 }
 
-// One unary call's messages on a protobuf arena: the request's certificates
-// and the response's many small strings and messages come from one block
-// instead of a malloc each, and go away together.
+// One unary call's request and response, alive until the decision's
+// callback has serialized the answer.
 class UnaryCall {
  public:
-  UnaryCall()
-      : arena_(ArenaOptions(initial_block_)),
-        request_(google::protobuf::Arena::CreateMessage<v1::VerifyRequest>(&arena_)),
-        response_(google::protobuf::Arena::CreateMessage<v1::VerifyResponse>(&arena_)) {}
-
-  const v1::VerifyRequest& request() const { return *request_; }
-  v1::VerifyRequest* mutable_request() { return request_; }
-  v1::VerifyResponse* response() { return response_; }
+  const v1::VerifyRequest& request() const { return request_; }
+  v1::VerifyRequest* mutable_request() { return &request_; }
+  v1::VerifyResponse* response() { return &response_; }
 
  private:
-  // Room for a typical request (two certificates) and its response; larger
-  // ones take further blocks.
-  static constexpr size_t kInitialBlock = 16 << 10;
-  static google::protobuf::ArenaOptions ArenaOptions(char* block) {
-    google::protobuf::ArenaOptions options;
-    options.initial_block = block;
-    options.initial_block_size = kInitialBlock;
-    return options;
-  }
-  alignas(8) char initial_block_[kInitialBlock];
-  google::protobuf::Arena arena_;
-  v1::VerifyRequest* request_;
-  v1::VerifyResponse* response_;
+  v1::VerifyRequest request_;
+  v1::VerifyResponse response_;
 };
 
 }  // namespace
