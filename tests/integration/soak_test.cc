@@ -232,7 +232,14 @@ TEST(SoakTest, FixedRateMixedLoad) {
   // The rate held: at least 90 % of the requests were sent.
   EXPECT_GE(calls.load(), static_cast<int64_t>(0.9 * seconds * rps));
   EXPECT_GT(rss_start, 0);
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  // A sanitizer's RSS is its own: ASan keeps up to 256 MiB of freed memory in
+  // quarantine, TSan grows its shadow and history. The uninstrumented suite
+  // (the first CI phase) holds the server to the RSS bound.
+  std::printf("RSS growth not asserted under a sanitizer (%.2f %%)\n", growth);
+#else
   EXPECT_LT(growth, 5.0) << "RSS " << rss_start << " KiB -> " << rss_end << " KiB";
+#endif
 
   // The audit log holds exactly the decisions returned, and verifies.
   const std::vector<std::string> files = testing::AuditLogFiles(dir);
