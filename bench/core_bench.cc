@@ -23,12 +23,11 @@
 #include <string>
 #include <vector>
 
-#include <openssl/err.h>
 #include <openssl/x509.h>
-#include <openssl/x509_vfy.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "bench/naive_baseline.h"
 #include "server/pki/caches.h"
 #include "server/pki/hostname_match.h"
 #include "server/pki/trust_store.h"
@@ -52,45 +51,6 @@ double Now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
-
-// The naive baseline; the X509_STORE with the root is built once.
-class Naive {
- public:
-  explicit Naive(const TestCert& root) : store_(X509_STORE_new()) {
-    X509_STORE_add_cert(store_, root.x509());
-  }
-  ~Naive() { X509_STORE_free(store_); }
-
-  bool Verify(const std::vector<std::string>& ders) {
-    std::vector<X509*> parsed;
-    bool ok = true;
-    for (const std::string& der : ders) {
-      const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
-      X509* x = d2i_X509(nullptr, &p, static_cast<long>(der.size()));
-      if (x == nullptr) ok = false;
-      parsed.push_back(x);
-    }
-    if (ok) {
-      STACK_OF(X509)* untrusted = sk_X509_new_null();
-      for (size_t i = 1; i < parsed.size(); ++i) sk_X509_push(untrusted, parsed[i]);
-      X509_STORE_CTX* ctx = X509_STORE_CTX_new();
-      X509_STORE_CTX_init(ctx, store_, parsed[0], untrusted);
-      X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx);
-      X509_VERIFY_PARAM_set_time(param, absl::ToTimeT(kVerifyTime));
-      X509_VERIFY_PARAM_set1_host(param, kHost, 0);
-      X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_SERVER);
-      ok = X509_verify_cert(ctx) == 1;
-      X509_STORE_CTX_free(ctx);
-      sk_X509_free(untrusted);
-    }
-    for (X509* x : parsed) X509_free(x);
-    ERR_clear_error();
-    return ok;
-  }
-
- private:
-  X509_STORE* store_;
-};
 
 // One PKI: a root, and the keys to issue chains under it.
 struct Pki {
@@ -193,7 +153,7 @@ class Ours {
 // kCellSeconds per side. `before_ours` runs inside our timed region.
 template <typename F>
 void RunCell(const std::vector<std::vector<std::string>>& uploads, bool repeat, Ours& ours,
-             Naive& naive, F before_ours, Side* o, Side* n) {
+             bench::NaiveBaseline& naive, F before_ours, Side* o, Side* n) {
   for (size_t i = 0; repeat || i < uploads.size(); ++i) {
     const std::vector<std::string>& u = uploads[i % uploads.size()];
     for (int k = 0; k < 2; ++k) {
@@ -248,7 +208,7 @@ void Run() {
   for (const Pki& p : pkis) {
     for (int length : {3, 4}) {
       for (int extras : {0, 50, 200}) {
-        Naive naive(p.root);
+        bench::NaiveBaseline naive(p.root.x509(), kHost, kVerifyTime);
         // Enough distinct chains for about kCellSeconds of the baseline.
         const int distinct = extras == 0 ? 250 : extras == 50 ? 60 : 20;
 

@@ -16,12 +16,11 @@
 #include <string>
 #include <vector>
 
-#include <openssl/err.h>
 #include <openssl/x509.h>
-#include <openssl/x509_vfy.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "bench/naive_baseline.h"
 #include "server/pki/caches.h"
 #include "server/pki/hostname_match.h"
 #include "server/pki/trust_store.h"
@@ -40,35 +39,14 @@ using testing::TestKey;
 constexpr char kHost[] = "www.bench.example";
 const absl::Time kVerifyTime = absl::FromUnixSeconds(1800000000);
 
-bool Naive(X509_STORE* store, const std::vector<std::string>& ders) {
-  std::vector<X509*> parsed;
-  for (const std::string& der : ders) {
-    const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
-    parsed.push_back(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
-  }
-  STACK_OF(X509)* untrusted = sk_X509_new_null();
-  for (size_t i = 1; i < parsed.size(); ++i) sk_X509_push(untrusted, parsed[i]);
-  X509_STORE_CTX* ctx = X509_STORE_CTX_new();
-  X509_STORE_CTX_init(ctx, store, parsed[0], untrusted);
-  X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx);
-  X509_VERIFY_PARAM_set_time(param, absl::ToTimeT(kVerifyTime));
-  X509_VERIFY_PARAM_set1_host(param, kHost, 0);
-  X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_SERVER);
-  const bool ok = X509_verify_cert(ctx) == 1;
-  X509_STORE_CTX_free(ctx);
-  sk_X509_free(untrusted);
-  for (X509* x : parsed) X509_free(x);
-  ERR_clear_error();
-  return ok;
-}
-
 __attribute__((noinline)) int Measured(const std::string& regime,
                                        const std::vector<std::vector<std::string>>& uploads,
-                                       const pki::VerifyPolicy& policy, X509_STORE* store) {
+                                       const pki::VerifyPolicy& policy,
+                                       bench::NaiveBaseline& naive) {
   int trusted = 0;
   for (const std::vector<std::string>& u : uploads) {
     if (regime == "naive") {
-      trusted += Naive(store, u);
+      trusted += naive.Verify(u);
       continue;
     }
     if (regime == "cold") policy.caches->Clear();
@@ -98,8 +76,7 @@ int Main(int argc, char** argv) {
   auto trust = std::make_shared<pki::TrustStore>();
   pki::ParseError error;
   trust->Add(pki::Certificate::Parse(root.der, &error), "profile");
-  X509_STORE* store = X509_STORE_new();
-  X509_STORE_add_cert(store, root.x509());
+  bench::NaiveBaseline naive(root.x509(), kHost, kVerifyTime);
 
   std::vector<std::vector<std::string>> uploads;
   TestCert shared_ca;
@@ -136,8 +113,7 @@ int Main(int argc, char** argv) {
       pki::VerifyChain(input, policy);
     }
   }
-  const int trusted = Measured(regime, uploads, policy, store);
-  X509_STORE_free(store);
+  const int trusted = Measured(regime, uploads, policy, naive);
   std::printf("%s: %d of %d trusted\n", regime.c_str(), trusted, count);
   return trusted == count ? 0 : 1;
 }
