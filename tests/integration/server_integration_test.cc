@@ -7,7 +7,6 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <fstream>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -34,17 +33,11 @@ namespace {
 using ::chainverify::testing::IntermediateSpec;
 using ::chainverify::testing::LeafSpec;
 using ::chainverify::testing::MustIssue;
+using ::chainverify::testing::ReadLines;
 using ::chainverify::testing::RootSpec;
 using ::chainverify::testing::Runfile;
 using ::chainverify::testing::ServerProcess;
 using ::chainverify::testing::TestCert;
-
-std::vector<std::string> ReadLines(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
 
 // The seed's PKI: L under A; A and B under the trusted root C.
 class ServerIntegrationTest : public ::testing::Test {
