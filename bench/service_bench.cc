@@ -28,7 +28,6 @@
 #include <cstdlib>
 #include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -137,20 +136,6 @@ double SelfCpuMs() {
   getrusage(RUSAGE_SELF, &usage);
   auto ms = [](const timeval& tv) { return tv.tv_sec * 1000.0 + tv.tv_usec / 1000.0; };
   return ms(usage.ru_utime) + ms(usage.ru_stime);
-}
-
-// Resident set of `pid` in KiB (VmRSS in /proc/<pid>/status), or -1.
-int64_t RssKib(pid_t pid) {
-  std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) != 0) continue;
-    std::istringstream fields(line.substr(6));
-    int64_t kib = -1;
-    fields >> kib;
-    return kib;
-  }
-  return -1;
 }
 
 enum class Kind { kEcho, kWarm, kFleet, kMixed };
@@ -386,7 +371,7 @@ int RunRss(const Pki& pki, int in_flight, int seconds) {
   std::atomic<bool> sampling{true};
   std::thread sampler([&] {
     for (int t = 0; sampling.load(); t += 10) {
-      samples.push_back({t, RssKib(pid)});
+      samples.push_back({t, ::chainverify::testing::ResidentSetKib(pid)});
       std::printf("t=%4ds server VmRSS %lld KiB\n", t, static_cast<long long>(samples.back().second));
       std::fflush(stdout);
       for (int i = 0; i < 100 && sampling.load(); ++i) absl::SleepFor(absl::Milliseconds(100));

@@ -18,6 +18,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 
@@ -46,6 +47,18 @@ std::vector<std::string> ReadLines(const std::string& path) {
   std::vector<std::string> lines;
   for (std::string line; std::getline(in, line);) lines.push_back(line);
   return lines;
+}
+
+int64_t ResidentSetKib(pid_t pid) {
+  for (const std::string& line : ReadLines(absl::StrCat("/proc/", pid, "/status"))) {
+    absl::string_view value = line;
+    if (!absl::ConsumePrefix(&value, "VmRSS:")) continue;
+    value = absl::StripAsciiWhitespace(value);
+    absl::ConsumeSuffix(&value, " kB");
+    int64_t kib = -1;
+    return absl::SimpleAtoi(value, &kib) ? kib : -1;
+  }
+  return -1;
 }
 
 std::vector<std::string> AuditLogFiles(const std::string& dir) {

@@ -75,6 +75,10 @@ void WriteTestFile(const std::string& path, const std::string& contents);
 // The lines of a text file, without their newlines.
 std::vector<std::string> ReadLines(const std::string& path);
 
+// Resident set of process `pid` in KiB (VmRSS in /proc/<pid>/status), or -1
+// when it cannot be read.
+int64_t ResidentSetKib(pid_t pid);
+
 // The audit log `dir`/audit.log and its rotated files (audit.log.*), in
 // directory order.
 std::vector<std::string> AuditLogFiles(const std::string& dir);

@@ -16,7 +16,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <map>
 #include <mutex>
 #include <set>
@@ -53,22 +52,6 @@ int EnvInt(const char* name, int fallback) {
   const char* value = std::getenv(name);
   int parsed = 0;
   return value != nullptr && absl::SimpleAtoi(value, &parsed) && parsed > 0 ? parsed : fallback;
-}
-
-// VmRSS of `pid` in KiB, from /proc/<pid>/status; 0 if unreadable.
-int64_t RssKib(pid_t pid) {
-  std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
-  for (std::string line; std::getline(in, line);) {
-    if (absl::StartsWith(line, "VmRSS:")) {
-      int64_t kib = 0;
-      std::string digits;
-      for (char c : line) {
-        if (c >= '0' && c <= '9') digits.push_back(c);
-      }
-      return absl::SimpleAtoi(digits, &kib) ? kib : 0;
-    }
-  }
-  return 0;
 }
 
 // The kinds of request in the mix and the answer each must get.
@@ -200,15 +183,15 @@ TEST(SoakTest, FixedRateMixedLoad) {
   }
   // RSS after the warm-up, then sampled every few seconds.
   absl::SleepFor(warmup);
-  const int64_t rss_start = RssKib(server.pid());
+  const int64_t rss_start = testing::ResidentSetKib(server.pid());
   int64_t rss_max = rss_start;
   while (absl::Now() < end) {
     absl::SleepFor(std::min(absl::Seconds(5), std::max(absl::ZeroDuration(), end - absl::Now())));
-    rss_max = std::max(rss_max, RssKib(server.pid()));
+    rss_max = std::max(rss_max, testing::ResidentSetKib(server.pid()));
   }
   for (std::thread& thread : threads) thread.join();
   const absl::Duration elapsed = absl::Now() - start;
-  const int64_t rss_end = RssKib(server.pid());
+  const int64_t rss_end = testing::ResidentSetKib(server.pid());
   stub.reset();
   channel.reset();
   EXPECT_EQ(server.Stop(), 0);
