@@ -15,6 +15,15 @@ PACKAGES=(
   libabsl-dev libssl-dev libgtest-dev zlib1g-dev publicsuffix libcurl4-openssl-dev
   prometheus-cpp-dev libbenchmark-dev python3-grpcio python3-protobuf python3-yaml
   clang libclang-rt-14-dev
+  # Go client (client/go): toolchain, gRPC and protobuf modules, stub generators.
+  golang-go golang-google-grpc-dev golang-google-protobuf-dev protoc-gen-go protoc-gen-go-grpc
+  # Java client (client/java): JDK, gRPC-Java (with grpc-netty), protobuf-java, stub generator, JUnit.
+  default-jdk-headless libgrpc-java libprotobuf-java protobuf-compiler-grpc-java-plugin junit4
+  # Python client packaging and its HTTP-library tests (client/python).
+  python3-venv python3-pip python3-wheel python3-setuptools python3-build
+  python3-requests python3-urllib3 python3-httpx python3-aiohttp
+  # Alert rules and their tests (deploy/monitoring): prometheus and promtool.
+  prometheus
 )
 
 install_missing() {
@@ -38,49 +47,45 @@ limbo_path() {
   [ -f "$default" ] && realpath "$default" || echo ""
 }
 
-# A one-case failing JUnit file, for when the Node tests could not run at all.
+# A one-case failing JUnit file, for when a client's tests could not run at all.
+# Usage: junit_failure OUT CLASSNAME MESSAGE
 junit_failure() {
-  local out="$1" message="$2"
-  printf '<?xml version="1.0" encoding="utf-8"?>\n<testsuites>\n\t<testcase name="client/node: %s" classname="client_node">\n\t\t<failure message="%s"/>\n\t</testcase>\n</testsuites>\n' \
-    "$message" "$message" >"$out"
+  local out="$1" classname="$2" message="$3"
+  printf '<?xml version="1.0" encoding="utf-8"?>\n<testsuites>\n\t<testcase name="%s: %s" classname="%s">\n\t\t<failure message="%s"/>\n\t</testcase>\n</testsuites>\n' \
+    "$classname" "$message" "$classname" "$message" >"$out"
 }
 
-# The Node client's end-to-end tests (client/node/test/) against the chainverifyd
-# `bazel test //...` just built. Their JUnit file goes where test_summary.py counts it:
-# <bazel-testlogs>/client_node/test.xml.
-# Usage: node_tests TESTLOGS_DIR BAZEL_BIN_DIR LIMBO [bazel test args...]
-node_tests() {
-  local testlogs="$1" bindir="$2" limbo="$3"
+# The client libraries' own test suites, each in its language's toolchain:
+# every client/<lang>/run_tests.sh, run against the chainverifyd and chainverify
+# CLI that `bazel test //...` just built. Contract of a run_tests.sh:
+#   run_tests.sh JUNIT_FILE   env: CHAINVERIFYD, CHAINVERIFY_CLI (absolute paths)
+# It writes JUnit XML to JUNIT_FILE (counted in the summary line) and exits
+# non-zero on any failure. A script that writes nothing counts as one failure.
+# Usage: client_tests JUNIT_DIR BAZEL_BIN_DIR LIMBO [bazel test args...]
+client_tests() {
+  local junit_dir="$1" bindir="$2" limbo="$3"
   shift 3
-  if [ ! -d "$testlogs" ]; then
-    echo "client/node: $testlogs missing (bazel failed early), Node tests not run" >&2
+  mkdir -p "$junit_dir"
+  rm -f "$junit_dir"/*.xml
+  # Same configuration as the `bazel test` above when it had no extra arguments (CI);
+  # otherwise that run built the binaries in its own configuration already.
+  if [ $# -eq 0 ] && ! bazel build --test_env=CHAINVERIFY_LIMBO="$limbo" \
+        //server:chainverifyd //client:chainverify >&2; then
+    junit_failure "$junit_dir/clients.xml" clients "bazel build of chainverifyd failed"
     return 1
   fi
-  local out="$testlogs/client_node/test.xml"
-  # Same configuration as the `bazel test` above when it had no extra arguments (CI);
-  # otherwise that run built the binary in its own configuration already.
-  if [ $# -eq 0 ] && ! bazel build --test_env=CHAINVERIFY_LIMBO="$limbo" //server:chainverifyd >&2; then
-    mkdir -p "$(dirname "$out")"
-    junit_failure "$out" "bazel build //server:chainverifyd failed"; return 1
-  fi
-  mkdir -p "$(dirname "$out")"
-  rm -f "$out"
-  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-    junit_failure "$out" "node and npm (Node 20 or later) are not installed"; return 1
-  fi
-  # npm ci only when the lock file changed since the last successful install.
-  if ! cmp -s client/node/package-lock.json client/node/node_modules/.chainverify-installed-lock; then
-    if ! (cd client/node && npm ci --no-audit --no-fund >&2 \
-          && cp package-lock.json node_modules/.chainverify-installed-lock); then
-      junit_failure "$out" "npm ci failed"; return 1
-    fi
-  fi
-  local rc=0
-  CHAINVERIFYD="$bindir/server/chainverifyd" node --test \
-    --test-reporter=spec --test-reporter-destination=stderr \
-    --test-reporter=junit --test-reporter-destination="$out" client/node/test/ || rc=$?
-  [ -s "$out" ] || junit_failure "$out" "node --test wrote no JUnit output (exit $rc)"
-  return $rc
+  local status=0 script lang out rc
+  for script in client/*/run_tests.sh; do
+    lang="$(basename "$(dirname "$script")")"
+    out="$junit_dir/$lang.xml"
+    echo "client/$lang: $script" >&2
+    rc=0
+    CHAINVERIFYD="$bindir/server/chainverifyd" CHAINVERIFY_CLI="$bindir/client/chainverify" \
+      bash "$script" "$out" || rc=$?
+    [ -s "$out" ] || junit_failure "$out" "client_$lang" "$script wrote no JUnit output (exit $rc)"
+    [ "$rc" -eq 0 ] || status=$rc
+  done
+  return $status
 }
 
 case "${1:-}" in
@@ -112,9 +117,14 @@ case "${1:-}" in
       testlogs="$(readlink -f bazel-testlogs)"
       bindir="$(readlink -f bazel-bin)"
     fi
-    node_tests "$testlogs" "$bindir" "$limbo" "$@" || status=$?
+    bazel_status=$status
+    clients_status=0
+    client_tests "$testlogs/clients" "$bindir" "$limbo" "$@" || clients_status=$?
+    [ "$clients_status" -eq 0 ] || status=$clients_status
     echo "phase tests: ${status} exit, $((SECONDS - phase_start)) s" >&2
-    phases=(--bazel "$testlogs" "$status")
+    # The clients' JUnit sits inside the testlogs tree but is not named test.xml,
+    # so it is counted once, by its own --junit phase.
+    phases=(--bazel "$testlogs" "$bazel_status" --junit "$testlogs/clients" "$clients_status")
 
     # With no arguments (CI), two more phases: the whole suite again under
     # ASan + UBSan, then a short run of every fuzz target. Arguments mean a
