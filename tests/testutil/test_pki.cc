@@ -376,13 +376,38 @@ EVP_PKEY* GenerateKey(KeyType type) {
       return EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-384");
     case KeyType::kEd25519:
       return EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
+    case KeyType::kRsa3072:
+      return EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{3072});
+    case KeyType::kRsa4096:
+      return EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{4096});
+    case KeyType::kEcP521:
+      return EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-521");
   }
   return nullptr;
 }
 
+constexpr int kKeyTypes = 8;
+
+// `x` serialized and parsed back, so that x509() is exactly what a verifier
+// would see.
+absl::StatusOr<TestCert> ParsedBack(X509* x, TestKey key, std::string cn) {
+  TestCert cert;
+  cert.der = ToDer(i2d_X509, x);
+  const unsigned char* p =
+      reinterpret_cast<const unsigned char*>(cert.der.data());
+  X509* parsed = d2i_X509(nullptr, &p, cert.der.size());
+  if (parsed == nullptr) {
+    return SslError("d2i_X509");
+  }
+  cert.parsed.reset(parsed, X509_free);
+  cert.key = std::move(key);
+  cert.subject_cn = std::move(cn);
+  return cert;
+}
+
 ABSL_CONST_INIT absl::Mutex g_key_cache_mu(absl::kConstInit);
 // Never freed: keys live for the whole process.
-TestKey* g_key_cache[5] ABSL_GUARDED_BY(g_key_cache_mu) = {};
+TestKey* g_key_cache[kKeyTypes] ABSL_GUARDED_BY(g_key_cache_mu) = {};
 
 }  // namespace
 
@@ -459,7 +484,10 @@ absl::StatusOr<TestCert> Issue(const CertSpec& spec, const TestCert* issuer,
   if (!md.ok()) return md.status();
 
   X509Ptr x(X509_new());
-  X509_set_version(x.get(), X509_VERSION_3);
+  if (spec.version != 1 && spec.version != 3) {
+    return absl::InvalidArgumentError(absl::StrCat("version ", spec.version));
+  }
+  X509_set_version(x.get(), spec.version == 1 ? X509_VERSION_1 : X509_VERSION_3);
   absl::StatusOr<IntegerPtr> serial = MakeSerial(spec.serial_hex);
   if (!serial.ok()) return serial.status();
   X509_set_serialNumber(x.get(), serial->get());
@@ -486,25 +514,15 @@ absl::StatusOr<TestCert> Issue(const CertSpec& spec, const TestCert* issuer,
         x.get(), issuer ? X509_get_subject_name(issuer->x509()) : subject);
   }
 
-  TEST_PKI_RETURN_IF_ERROR(
-      AddExtensions(spec, x.get(), issuer ? issuer->x509() : x.get()));
+  if (spec.version == 3) {
+    TEST_PKI_RETURN_IF_ERROR(
+        AddExtensions(spec, x.get(), issuer ? issuer->x509() : x.get()));
+  }
   if (X509_sign(x.get(), signer, *md) <= 0) {
     return SslError(absl::StrCat("X509_sign with ", spec.digest), kBadSpec);
   }
 
-  TestCert cert;
-  cert.der = ToDer(i2d_X509, x.get());
-  // Parsed back from the DER so x509() is exactly what a verifier would see.
-  const unsigned char* p =
-      reinterpret_cast<const unsigned char*>(cert.der.data());
-  X509* parsed = d2i_X509(nullptr, &p, cert.der.size());
-  if (parsed == nullptr) {
-    return SslError("d2i_X509");
-  }
-  cert.parsed.reset(parsed, X509_free);
-  cert.key = std::move(subject_key);
-  cert.subject_cn = spec.common_name;
-  return cert;
+  return ParsedBack(x.get(), std::move(subject_key), spec.common_name);
 }
 
 TestCert MustIssue(const CertSpec& spec, const TestCert* issuer,
@@ -555,6 +573,56 @@ absl::StatusOr<std::string> IssueCrl(
     return SslError("X509_CRL_sign");
   }
   return ToDer(i2d_X509_CRL, crl.get());
+}
+
+absl::StatusOr<KeyType> KeyTypeOf(EVP_PKEY* key) {
+  const int bits = EVP_PKEY_get_bits(key);
+  switch (EVP_PKEY_get_base_id(key)) {
+    case EVP_PKEY_RSA:
+      if (bits == 1024) return KeyType::kRsa1024;
+      if (bits == 2048) return KeyType::kRsa2048;
+      if (bits == 3072) return KeyType::kRsa3072;
+      if (bits == 4096) return KeyType::kRsa4096;
+      break;
+    case EVP_PKEY_EC:
+      if (bits == 256) return KeyType::kEcP256;
+      if (bits == 384) return KeyType::kEcP384;
+      if (bits == 521) return KeyType::kEcP521;
+      break;
+    case EVP_PKEY_ED25519:
+      return KeyType::kEd25519;
+  }
+  return absl::UnimplementedError(absl::StrCat("no test key like ",
+                                               OBJ_nid2sn(EVP_PKEY_get_base_id(key)),
+                                               " of ", bits, " bits"));
+}
+
+absl::StatusOr<TestCert> Resign(absl::string_view der, TestKey key) {
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
+  X509Ptr x(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+  if (x == nullptr) return SslError("d2i_X509");
+  int digest_nid = NID_undef;
+  int pkey_nid = NID_undef;
+  if (!OBJ_find_sigid_algs(X509_get_signature_nid(x.get()), &digest_nid, &pkey_nid)) {
+    return absl::UnimplementedError(absl::StrCat(
+        "signature algorithm ", OBJ_nid2ln(X509_get_signature_nid(x.get())),
+        " has no digest + key pair"));
+  }
+  const EVP_MD* md = nullptr;  // Ed25519 signs without a digest.
+  if (digest_nid != NID_undef) {
+    md = EVP_get_digestbynid(digest_nid);
+    if (md == nullptr) {
+      return absl::UnimplementedError(
+          absl::StrCat("digest ", OBJ_nid2sn(digest_nid), " is not available"));
+    }
+  }
+  // X509_sign marks the TBSCertificate modified, so it is re-encoded with the
+  // new key; names keep their original encoding.
+  if (X509_set_pubkey(x.get(), key.get()) != 1 ||
+      X509_sign(x.get(), key.get(), md) <= 0) {
+    return SslError(absl::StrCat("re-signing with ", md ? EVP_MD_get0_name(md) : "no digest"));
+  }
+  return ParsedBack(x.get(), std::move(key), "");
 }
 
 std::string DerToPem(absl::string_view der, absl::string_view label) {

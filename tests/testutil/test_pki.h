@@ -23,7 +23,11 @@
 
 namespace chainverify::testing {
 
-enum class KeyType { kRsa2048, kRsa1024, kEcP256, kEcP384, kEd25519 };
+enum class KeyType { kRsa2048, kRsa1024, kEcP256, kEcP384, kEd25519, kRsa3072, kRsa4096, kEcP521 };
+
+// The KeyType of an existing key (RSA by modulus size, EC by curve), for
+// making a fresh key of the same type and size.
+absl::StatusOr<KeyType> KeyTypeOf(EVP_PKEY* key);
 
 // A key pair. Copies share the same EVP_PKEY.
 class TestKey {
@@ -56,6 +60,10 @@ struct CertSpec {
   // When set, the issuer name is CN=<issuer_override> instead of the issuer's
   // subject (still signed by the issuer's key), so the names do not chain.
   std::optional<std::string> issuer_override;
+
+  // X.509 version, 3 or 1. A version 1 certificate has no extensions, so
+  // every extension field below is ignored (old roots are still v1).
+  int version = 3;
 
   // basicConstraints, always critical: cA = is_ca, pathLenConstraint =
   // path_len (even on a non-CA, so tests can build that invalid case).
@@ -147,6 +155,13 @@ TestCert MustIssue(const CertSpec& spec, const TestCert* issuer,
 absl::StatusOr<std::string> IssueCrl(
     const TestCert& issuer, const std::vector<std::string>& revoked_serial_hex,
     absl::Time this_update, absl::Time next_update, int64_t crl_number = 1);
+
+// A stand-in for a real certificate whose private key we do not have: a copy
+// of `der` (names, serial, validity, extensions and signature algorithm kept)
+// with `key` as its subject key, self-signed by `key` with the original's
+// digest. Its subjectKeyIdentifier, if any, keeps the original value, so
+// certificates issued under it carry the original's key id.
+absl::StatusOr<TestCert> Resign(absl::string_view der, TestKey key);
 
 // PEM armour around `der`, with the given label.
 std::string DerToPem(absl::string_view der,
