@@ -7,7 +7,8 @@
 //           profile instead of RFC 5280; bit 6 the first part is the peer DNS
 //           name (else no name is checked); bit 7 the first upload's stapled
 //           OCSP response is the part after the name.
-//   byte 1: max_chain_length (0: the default).
+//   byte 1: bits 0-6 max_chain_length (0: the default); bit 7 strict anchor
+//           checks (anchors judged by how they were issued too).
 //   bytes 2-5: the verification time, big-endian Unix seconds.
 // The remaining parts are the uploads, leaf first. libFuzzer's -max_len
 // (run.sh) bounds the total size.
@@ -34,7 +35,8 @@ constexpr size_t kMaxParts = 12;
 void Run(absl::string_view data) {
   if (data.size() < 6) return;
   const uint8_t flags = static_cast<uint8_t>(data[0]);
-  const int max_chain_length = static_cast<uint8_t>(data[1]);
+  const int max_chain_length = static_cast<uint8_t>(data[1]) & 0x7f;
+  const bool strict_anchor_checks = static_cast<uint8_t>(data[1]) & 0x80;
   uint32_t seconds = 0;
   for (int i = 2; i < 6; ++i) seconds = (seconds << 8) | static_cast<uint8_t>(data[i]);
   std::vector<std::string> parts = SplitParts(data.substr(6), kMaxParts);
@@ -68,6 +70,7 @@ void Run(absl::string_view data) {
   policy.validation.profile =
       (flags & 0x20) ? pki::Profile::kWebPki : pki::Profile::kRfc5280;
   if (max_chain_length > 0) policy.validation.max_chain_length = max_chain_length;
+  policy.validation.strict_anchor_checks = strict_anchor_checks;
   // Bounded work per input: iterations and signatures, not wall-clock time,
   // so that a slow input is a libFuzzer timeout rather than a silent cut-off.
   policy.limits.deadline = absl::InfiniteDuration();

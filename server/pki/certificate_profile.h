@@ -3,7 +3,10 @@
 // for the Web PKI profile, the CA/Browser Forum Baseline Requirements 7.1.
 //
 // Checked per path (the role depends on the path), after parsing, so a
-// certificate that breaks a rule only fails the paths that use it.
+// certificate that breaks a rule only fails the paths that use it. These are
+// rules about how a certificate was issued: a trust anchor is held to them
+// only under ValidationOptions::strict_anchor_checks (ARCHITECTURE.md
+// "Trust anchors").
 #ifndef CHAINVERIFY_SERVER_PKI_CERTIFICATE_PROFILE_H_
 #define CHAINVERIFY_SERVER_PKI_CERTIFICATE_PROFILE_H_
 

@@ -51,6 +51,13 @@ struct ValidationOptions {
   // treats an anchor as a name and a key only; OpenSSL and most TLS stacks
   // check the root's dates anyway.
   bool enforce_anchor_validity = true;
+  // Also judge how the anchor certificate itself was issued: its own
+  // signature algorithm and the encoding rules of the profile (AKI/SKI form,
+  // basicConstraints criticality, ...). Off (the default), an anchor is judged
+  // only by what the path relies on, as RFC 5280 6.1.1 (d) and every browser
+  // treat it: real roots self-signed with SHA-1 or with an AKI holding issuer
+  // and serial are still in root programs. x509-limbo expects strict checks.
+  bool strict_anchor_checks = false;
 };
 
 }  // namespace chainverify::pki

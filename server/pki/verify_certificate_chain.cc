@@ -75,9 +75,9 @@ bool LeafCouldIssue(const std::vector<PathElement>& path) {
 
 }  // namespace
 
-void CheckAlgorithms(const Certificate& cert, int chain_index,
-                     const AlgorithmPolicy& policy, CertErrors* errors) {
-  // Signature algorithm (RFC 5280 4.1.1.2): the digest must be acceptable.
+void CheckSignatureAlgorithm(const Certificate& cert, int chain_index,
+                             const AlgorithmPolicy& policy, CertErrors* errors) {
+  // RFC 5280 4.1.1.2: the digest must be acceptable.
   int digest_nid = NID_undef;
   int pkey_nid = NID_undef;
   if (!OBJ_find_sigid_algs(cert.signature_nid(), &digest_nid, &pkey_nid)) {
@@ -91,8 +91,10 @@ void CheckAlgorithms(const Certificate& cert, int chain_index,
   } else if (pkey_nid == NID_ED25519 && !policy.allow_ed25519) {
     errors->Add(kSignatureAlgorithmDisallowed, chain_index, "Ed25519 signatures are not allowed");
   }
+}
 
-  // Subject public key.
+void CheckPublicKey(const Certificate& cert, int chain_index, const AlgorithmPolicy& policy,
+                    CertErrors* errors) {
   EVP_PKEY* key = cert.public_key();
   switch (EVP_PKEY_get_base_id(key)) {
     case EVP_PKEY_RSA: {
@@ -297,10 +299,18 @@ void ChainValidator::Validate(const std::vector<PathElement>& path, CertErrors* 
     const Certificate& cert = *path[i].certificate;
     const bool is_anchor = i == anchor_index;
     const bool is_leaf = i == 0;
-    CheckCertificateProfile(cert,
-                            is_leaf ? CertRole::kLeaf
-                                    : (is_anchor ? CertRole::kAnchor : CertRole::kIntermediate),
-                            options_.profile, i, errors);
+    // Issuance rules judge how a certificate was made: its encoding and
+    // extensions (certificate_profile.cc) and its own signature algorithm. A
+    // trust anchor is an input to validation, not a certificate on trial
+    // (RFC 5280 6.1.1 (d)): unless the policy asks for strict anchor checks,
+    // only what the path relies on applies to it (its key, validity,
+    // constraints and critical extensions, and the policy's rules).
+    const bool judge_issuance = !is_anchor || options_.strict_anchor_checks;
+    if (judge_issuance) {
+      CheckCertificateProfile(
+          cert, is_leaf ? CertRole::kLeaf : (is_anchor ? CertRole::kAnchor : CertRole::kIntermediate),
+          options_.profile, i, errors);
+    }
 
     // Validity (RFC 5280 6.1.3 (a)(2)); notAfter is inclusive (4.1.2.5).
     if (!is_anchor || options_.enforce_anchor_validity) {
@@ -322,7 +332,8 @@ void ChainValidator::Validate(const std::vector<PathElement>& path, CertErrors* 
                                absl::StrJoin(cert.unhandled_critical_extensions(), ", ")));
     }
 
-    CheckAlgorithms(cert, i, options_.algorithms, errors);
+    if (judge_issuance) CheckSignatureAlgorithm(cert, i, options_.algorithms, errors);
+    CheckPublicKey(cert, i, options_.algorithms, errors);
 
     if (!is_leaf) {
       // Issuer checks (RFC 5280 6.1.4 (k), (n)).

@@ -2,9 +2,12 @@
 // CA/Browser Forum Web PKI checks when that profile is selected.
 //
 // Deviations from RFC 5280 (each the choice most TLS verifiers make):
-//  * The anchor certificate's validity period, pathLenConstraint,
-//    nameConstraints, critical extensions and encoding rules are enforced
-//    (ValidationOptions::enforce_anchor_validity for the dates).
+//  * The anchor certificate's validity period, public key, basicConstraints,
+//    keyUsage, pathLenConstraint, nameConstraints, extendedKeyUsage and
+//    critical extensions are enforced (ValidationOptions::
+//    enforce_anchor_validity for the dates). How the anchor was issued (its
+//    own signature algorithm, RFC 5280 section 4 and CA/B encoding rules) is
+//    judged only with ValidationOptions::strict_anchor_checks.
 //  * Validity is compared at one-second granularity (RFC 5280 4.1.2.5 encodes
 //    no finer), so the whole final second of notAfter is valid.
 //  * extendedKeyUsage in a CA certificate restricts the purposes of the
@@ -61,10 +64,13 @@ class ChainValidator : public PathValidator {
                         CertErrors* errors) const;
 };
 
-// The algorithm rules, exposed for tests: whether `cert`'s signature
-// algorithm and public key are acceptable under `policy`.
-void CheckAlgorithms(const Certificate& cert, int chain_index,
-                     const AlgorithmPolicy& policy, CertErrors* errors);
+// The algorithm rules, exposed for tests: whether `cert`'s own signature
+// algorithm (an issuance rule) and its public key (what a path relies on) are
+// acceptable under `policy`.
+void CheckSignatureAlgorithm(const Certificate& cert, int chain_index,
+                             const AlgorithmPolicy& policy, CertErrors* errors);
+void CheckPublicKey(const Certificate& cert, int chain_index, const AlgorithmPolicy& policy,
+                    CertErrors* errors);
 
 }  // namespace chainverify::pki
 

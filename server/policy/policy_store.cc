@@ -288,6 +288,7 @@ absl::StatusOr<std::shared_ptr<const PolicySet>> PolicySet::FromText(
     absl::StatusOr<pki::AlgorithmPolicy> algorithms = CompileAlgorithms(p.algorithms());
     if (!algorithms.ok()) return algorithms.status();
     compiled.verify.validation.algorithms = *algorithms;
+    compiled.verify.validation.strict_anchor_checks = p.strict_anchor_checks();
     compiled.profile = p.profile();
     for (const v1::TrustStore& store : p.trust_stores()) {
       if (store.source_case() == v1::TrustStore::kSystem) compiled.trusts_system_store = true;

@@ -29,6 +29,10 @@ ABSL_FLAG(std::string, input, "-",
 ABSL_FLAG(std::string, profile, "webpki",
           "webpki or rfc5280: the profile every case is verified under; the "
           "other profile's side of a conflicts_with pair is SKIPPED.");
+ABSL_FLAG(std::string, anchor_checks, "strict",
+          "strict (x509-limbo's expectation) or reliance (the service's default "
+          "policy): whether trust anchors are judged by how they were issued "
+          "too, or only by what the path relies on.");
 ABSL_FLAG(bool, mismatches, false,
           "List every mismatched case with its context on stderr.");
 ABSL_FLAG(std::string, only, "",
@@ -59,6 +63,13 @@ int Main() {
     std::cerr << "--profile must be webpki or rfc5280, not " << profile << "\n";
     return 2;
   }
+
+  const std::string anchor_checks = absl::GetFlag(FLAGS_anchor_checks);
+  if (anchor_checks != "strict" && anchor_checks != "reliance") {
+    std::cerr << "--anchor_checks must be strict or reliance, not " << anchor_checks << "\n";
+    return 2;
+  }
+  options.strict_anchor_checks = anchor_checks == "strict";
 
   const std::string input = ResolveInput(absl::GetFlag(FLAGS_input));
   if (input == "-" && isatty(STDIN_FILENO)) {

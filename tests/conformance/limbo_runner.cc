@@ -211,6 +211,7 @@ absl::StatusOr<CaseInput> ToVerifyInput(const Testcase& testcase,
   out.required_key_usage = *key_usage;
 
   out.policy.validation.profile = options.profile;
+  out.policy.validation.strict_anchor_checks = options.strict_anchor_checks;
   if (testcase.crls_size() > 0) {
     std::vector<std::string> crls;
     for (int i = 0; i < testcase.crls_size(); ++i) {

@@ -34,6 +34,12 @@ struct HarnessOptions {
   // (conflicts_with) where RFC 5280 and the Web PKI expect opposite results;
   // the side that belongs to the other profile is SKIPPED, as x509-limbo asks.
   pki::Profile profile = pki::Profile::kWebPki;
+  // x509-limbo judges trust anchors by how they were issued too
+  // (webpki::aki::root-with-aki-*, rfc5280::root-non-critical-basic-constraints,
+  // rfc5280::ski::root-missing-ski, ...), so the harness turns on the policy
+  // option for strict anchor checks that the service leaves off by default
+  // (ValidationOptions::strict_anchor_checks, ARCHITECTURE.md "Trust anchors").
+  bool strict_anchor_checks = true;
   // The instant used for cases whose validation_time is null.
   absl::Time now = absl::Now();
 };

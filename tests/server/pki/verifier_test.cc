@@ -401,8 +401,9 @@ TEST(VerifierTest, WebPkiAcceptsCaLeafWhosePathLengthIsExhausted) {
 }
 
 // RFC 5280 4.2.1.1: only a certificate through which a CA distributes its own
-// key may omit the AKI. An anchor signed by its own key under another issuer
-// name qualifies; an anchor signed by someone else (a cross-certificate) does not.
+// key may omit the AKI. Under strict anchor checks, an anchor signed by its own
+// key under another issuer name qualifies; an anchor signed by someone else (a
+// cross-certificate) does not. By default an anchor's AKI is not judged at all.
 TEST(VerifierTest, AnchorWithoutAkiMustBeSignedByItsOwnKey) {
   TestKey key = TestKey::Generate(KeyType::kEcP256, /*fresh=*/true);
   CertSpec spec = RootSpec("Renamed Root");
@@ -411,8 +412,9 @@ TEST(VerifierTest, AnchorWithoutAkiMustBeSignedByItsOwnKey) {
   TestCert self_signed = MustIssue(spec, nullptr, key);
   TestCert leaf = MustIssue(LeafSpec("aki.example", {"aki.example"}), &self_signed);
   for (Profile profile : {Profile::kWebPki, Profile::kRfc5280}) {
-    VerifyResult r = Verify({&leaf}, StoreOf({&self_signed}), "aki.example",
-                            WithProfile(profile));
+    VerifyPolicy strict = WithProfile(profile);
+    strict.validation.strict_anchor_checks = true;
+    VerifyResult r = Verify({&leaf}, StoreOf({&self_signed}), "aki.example", strict);
     EXPECT_TRUE(r.trusted) << r.status;
   }
 
@@ -421,10 +423,13 @@ TEST(VerifierTest, AnchorWithoutAkiMustBeSignedByItsOwnKey) {
   cross_spec.include_authority_key_id = false;
   TestCert cross = MustIssue(cross_spec, &other_root);
   TestCert leaf2 = MustIssue(LeafSpec("aki.example", {"aki.example"}), &cross);
-  VerifyResult r = Verify({&leaf2}, StoreOf({&cross}), "aki.example",
-                          WithProfile(Profile::kRfc5280));
+  VerifyPolicy strict = WithProfile(Profile::kRfc5280);
+  strict.validation.strict_anchor_checks = true;
+  VerifyResult r = Verify({&leaf2}, StoreOf({&cross}), "aki.example", strict);
   EXPECT_FALSE(r.trusted);
   EXPECT_TRUE(HasError(r, kCertAkiInvalid)) << r.status;
+  EXPECT_TRUE(Verify({&leaf2}, StoreOf({&cross}), "aki.example", WithProfile(Profile::kRfc5280))
+                  .trusted);
 }
 
 // RFC 5280 4.2.1.10 makes nameConstraints critical; CA/B BR 7.1.2.5.2 allows
