@@ -246,6 +246,7 @@ absl::Status CheckUrl(const FetchPolicy& policy, const std::string& url) {
 
 bool HostAllowed(absl::string_view host, const std::vector<std::string>& allowed_hosts) {
   for (const std::string& entry : allowed_hosts) {
+    if (entry == "*") return true;  // Any host (addresses are still checked).
     absl::string_view pattern = entry;
     if (absl::StartsWith(pattern, "*.")) {
       absl::string_view suffix = pattern.substr(1);  // ".example.com"
@@ -298,22 +299,24 @@ Fetcher::~Fetcher() {
 }
 
 absl::StatusOr<FetchResult> Fetcher::Get(const std::string& url) {
-  return Fetch(Request{false, url, "", ""});
+  return Fetch(Request{false, url, "", ""}, policy_.total_timeout);
 }
 
 absl::StatusOr<FetchResult> Fetcher::Post(const std::string& url, const std::string& body,
                                           const std::string& content_type) {
-  return Fetch(Request{true, url, body, content_type});
+  return Fetch(Request{true, url, body, content_type}, policy_.total_timeout);
 }
 
-absl::StatusOr<FetchResult> Fetcher::CachedGet(const std::string& url, ExpiryFn expiry_of) {
-  return CachedFetch(Request{false, url, "", ""}, std::move(expiry_of));
+absl::StatusOr<FetchResult> Fetcher::CachedGet(const std::string& url, ExpiryFn expiry_of,
+                                               absl::Time deadline) {
+  return CachedFetch(Request{false, url, "", ""}, std::move(expiry_of), deadline);
 }
 
 absl::StatusOr<FetchResult> Fetcher::CachedPost(const std::string& url, const std::string& body,
                                                 const std::string& content_type,
                                                 ExpiryFn expiry_of) {
-  return CachedFetch(Request{true, url, body, content_type}, std::move(expiry_of));
+  return CachedFetch(Request{true, url, body, content_type}, std::move(expiry_of),
+                     absl::InfiniteFuture());
 }
 
 Fetcher::Stats Fetcher::stats() const {
@@ -321,8 +324,8 @@ Fetcher::Stats Fetcher::stats() const {
   return stats_;
 }
 
-absl::StatusOr<FetchResult> Fetcher::Fetch(const Request& request) {
-  absl::StatusOr<FetchResult> result = Transfer(request);
+absl::StatusOr<FetchResult> Fetcher::Fetch(const Request& request, absl::Duration timeout) {
+  absl::StatusOr<FetchResult> result = Transfer(request, timeout);
   if (!result.ok()) {
     const absl::StatusCode code = result.status().code();
     absl::MutexLock lock(&mu_);
@@ -336,8 +339,13 @@ absl::StatusOr<FetchResult> Fetcher::Fetch(const Request& request) {
   return result;
 }
 
-absl::StatusOr<FetchResult> Fetcher::Transfer(const Request& request) {
+absl::StatusOr<FetchResult> Fetcher::Transfer(const Request& request, absl::Duration timeout) {
   if (absl::Status init = GlobalInit(); !init.ok()) return init;
+  if (timeout <= absl::ZeroDuration()) {
+    return absl::DeadlineExceededError(
+        absl::StrCat(request.post ? "POST " : "GET ", ForMessage(request.url),
+                     ": no time left before the request's deadline"));
+  }
   absl::StatusOr<CurlUrlPtr> url = ParseAndCheckUrl(policy_, request.url);
   if (!url.ok()) return url.status();
   CurlEasyPtr curl(curl_easy_init());
@@ -373,8 +381,8 @@ absl::StatusOr<FetchResult> Fetcher::Transfer(const Request& request) {
   // Signals are not safe in a multi-threaded server; timeouts still hold with
   // the threaded resolver.
   set(CURLOPT_NOSIGNAL, 1L);
-  set(CURLOPT_CONNECTTIMEOUT_MS, Milliseconds(policy_.connect_timeout));
-  set(CURLOPT_TIMEOUT_MS, Milliseconds(policy_.total_timeout));
+  set(CURLOPT_CONNECTTIMEOUT_MS, Milliseconds(std::min(policy_.connect_timeout, timeout)));
+  set(CURLOPT_TIMEOUT_MS, Milliseconds(timeout));
   // An environment proxy would both bypass the address check and leak URLs.
   set(CURLOPT_PROXY, "");
   set(CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(policy_.max_response_bytes));
@@ -444,7 +452,8 @@ absl::StatusOr<FetchResult> Fetcher::Transfer(const Request& request) {
   return FetchResult{std::move(state.body), started};
 }
 
-absl::StatusOr<FetchResult> Fetcher::CachedFetch(Request request, ExpiryFn expiry_of) {
+absl::StatusOr<FetchResult> Fetcher::CachedFetch(Request request, ExpiryFn expiry_of,
+                                                 absl::Time deadline) {
   // Refused URLs never reach the cache, so junk URLs cannot fill it.
   if (absl::Status allowed = CheckUrl(policy_, request.url); !allowed.ok()) {
     absl::MutexLock lock(&mu_);
@@ -469,7 +478,9 @@ absl::StatusOr<FetchResult> Fetcher::CachedFetch(Request request, ExpiryFn expir
         refresh_queue_.push_back(key);
         refresh_cv_.Signal();
       }
-      return entry.value;
+      absl::StatusOr<FetchResult> value = entry.value;
+      if (value.ok()) value->from_cache = true;
+      return value;
     }
     if (it == cache_.end()) {
       if (cache_.size() >= next_sweep_size_) SweepExpiredLocked(now);
@@ -492,16 +503,26 @@ absl::StatusOr<FetchResult> Fetcher::CachedFetch(Request request, ExpiryFn expir
     }
   }
   if (lead) {
-    RunFlight(key, request, expiry_of, flight);
-  } else {
-    flight->done.WaitForNotification();
+    RunFlight(key, request, expiry_of, flight, deadline);
+  } else if (!flight->done.WaitForNotificationWithDeadline(deadline)) {
+    return absl::DeadlineExceededError(absl::StrCat(
+        "waited for another request's fetch of ", ForMessage(request.url),
+        " until this request's deadline"));
   }
   return flight->result;
 }
 
 void Fetcher::RunFlight(const std::string& key, const Request& request,
-                        const ExpiryFn& expiry_of, const std::shared_ptr<Flight>& flight) {
-  absl::StatusOr<FetchResult> result = Fetch(request);
+                        const ExpiryFn& expiry_of, const std::shared_ptr<Flight>& flight,
+                        absl::Time deadline) {
+  const absl::Duration left = deadline - absl::Now();
+  // Cut short by the caller's deadline rather than total_timeout: says nothing
+  // about the URL, so it is not cached.
+  const bool caller_deadline = left < policy_.total_timeout;
+  absl::StatusOr<FetchResult> result = Fetch(request, std::min(left, policy_.total_timeout));
+  const bool cacheable =
+      result.status().code() != absl::StatusCode::kCancelled &&
+      !(caller_deadline && result.status().code() == absl::StatusCode::kDeadlineExceeded);
   // The caller's function runs outside the lock.
   absl::optional<absl::Time> expiry;
   if (result.ok() && expiry_of) expiry = expiry_of(result->body);
@@ -530,7 +551,7 @@ void Fetcher::RunFlight(const std::string& key, const Request& request,
       } else if (entry.has_value && entry.value.ok() && now < entry.expires_at) {
         // A refresh failed: the body still valid keeps being served.
         entry.refresh_at = std::min(now + policy_.negative_ttl, entry.expires_at);
-      } else if (result.status().code() != absl::StatusCode::kCancelled) {
+      } else if (cacheable) {
         entry.value = result.status();
         entry.has_value = true;
         entry.expires_at = now + policy_.negative_ttl;
@@ -572,7 +593,7 @@ void Fetcher::RefreshLoop() {
       request = it->second.request;
       expiry_of = it->second.expiry_of;
     }
-    RunFlight(key, request, expiry_of, flight);
+    RunFlight(key, request, expiry_of, flight, absl::InfiniteFuture());
   }
 }
 

@@ -20,6 +20,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -40,8 +41,10 @@ struct FetchPolicy {
   std::vector<std::string> allowed_schemes = {"http"};
   // Host names allowed, compared case-insensitively: exact names ("crl.ca.com",
   // "127.0.0.1") or "*.suffix" patterns, which match any name below the suffix
-  // ("a.suffix", "a.b.suffix") but not the suffix itself. Empty means nothing
-  // is allowed: the fetcher fails closed.
+  // ("a.suffix", "a.b.suffix") but not the suffix itself; "*" allows any host
+  // (for the Web PKI's many CA hosts; non-public addresses stay refused unless
+  // allow_private_addresses). Empty means nothing is allowed: the fetcher
+  // fails closed.
   std::vector<std::string> allowed_hosts;
   // Whether a resolved address may be loopback, private (RFC 1918, ULA),
   // link-local, CGNAT, multicast or otherwise non-public. False stops a
@@ -65,6 +68,8 @@ struct FetchPolicy {
 struct FetchResult {
   std::string body;
   absl::Time fetched_at;  // When the request was sent.
+  // Answered by Cached* from the cache, without waiting for a transfer.
+  bool from_cache = false;
 };
 
 // Thread-safe. Errors:
@@ -89,6 +94,13 @@ class Fetcher {
     uint64_t coalesced = 0;  // Cached* that waited for another caller's fetch.
     uint64_t failures = 0;   // Transfers that failed (not counting refusals).
     uint64_t refused = 0;    // Requests refused by policy (PERMISSION_DENIED).
+
+    // The totals by outcome name ("hit", "miss", "coalesced", "failure",
+    // "refused"), the labels of the fetch metrics.
+    std::vector<std::pair<std::string, uint64_t>> ByOutcome() const {
+      return {{"hit", hits}, {"miss", misses}, {"coalesced", coalesced},
+              {"failure", failures}, {"refused", refused}};
+    }
   };
 
   explicit Fetcher(FetchPolicy policy);
@@ -109,7 +121,14 @@ class Fetcher {
   // callers for one key share one transfer. A body is served until
   // expiry_of(body); a body already expired when fetched is cached for
   // negative_ttl only, like a failure.
-  absl::StatusOr<FetchResult> CachedGet(const std::string& url, ExpiryFn expiry_of);
+  //
+  // `deadline` is the caller's: a transfer it leads stops at the deadline
+  // (or total_timeout, whichever is first), and waiting for another caller's
+  // transfer stops there too; both are DEADLINE_EXCEEDED. A transfer cut
+  // short by a caller's deadline rather than by total_timeout is not cached,
+  // so one impatient request does not fail the URL for the others.
+  absl::StatusOr<FetchResult> CachedGet(const std::string& url, ExpiryFn expiry_of,
+                                        absl::Time deadline = absl::InfiniteFuture());
   absl::StatusOr<FetchResult> CachedPost(const std::string& url, const std::string& body,
                                          const std::string& content_type,
                                          ExpiryFn expiry_of);
@@ -135,12 +154,14 @@ class Fetcher {
     std::shared_ptr<Flight> flight;  // Set while a transfer is pending.
   };
 
-  absl::StatusOr<FetchResult> Fetch(const Request& request);
-  absl::StatusOr<FetchResult> Transfer(const Request& request);
-  absl::StatusOr<FetchResult> CachedFetch(Request request, ExpiryFn expiry_of);
-  // Performs the flight's transfer and publishes its result to the entry.
+  absl::StatusOr<FetchResult> Fetch(const Request& request, absl::Duration timeout);
+  absl::StatusOr<FetchResult> Transfer(const Request& request, absl::Duration timeout);
+  absl::StatusOr<FetchResult> CachedFetch(Request request, ExpiryFn expiry_of,
+                                          absl::Time deadline);
+  // Performs the flight's transfer, within `deadline`, and publishes its
+  // result to the entry.
   void RunFlight(const std::string& key, const Request& request, const ExpiryFn& expiry_of,
-                 const std::shared_ptr<Flight>& flight);
+                 const std::shared_ptr<Flight>& flight, absl::Time deadline);
   void SweepExpiredLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RefreshLoop();
 

@@ -66,12 +66,7 @@ absl::StatusOr<std::string> HttpRevocationFetcher::FetchOcsp(const pki::Certific
 }
 
 std::vector<std::pair<std::string, uint64_t>> HttpRevocationFetcher::Counters() const {
-  const Fetcher::Stats stats = fetcher_.stats();
-  return {{"hit", stats.hits},
-          {"miss", stats.misses},
-          {"coalesced", stats.coalesced},
-          {"failure", stats.failures},
-          {"refused", stats.refused}};
+  return fetcher_.stats().ByOutcome();
 }
 
 std::vector<std::string> HttpRevocationFetcher::FetchCrls(const pki::Certificate& cert) {

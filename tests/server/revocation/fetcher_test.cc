@@ -375,6 +375,55 @@ TEST(FetcherTest, TimeoutIsDeadlineExceeded) {
   EXPECT_LT(took, absl::Milliseconds(800));
 }
 
+// A caller's deadline shorter than total_timeout cuts its transfer short, and
+// that failure is not cached: the next caller with time to spare gets the body.
+TEST(FetcherTest, CallerDeadlineCutsTheTransferWithoutPoisoningTheCache) {
+  TestHttpServer server;
+  Fetcher fetcher(TestPolicy());  // total_timeout 1 s; /slowish answers after 300 ms.
+  const absl::Time start = absl::Now();
+  absl::StatusOr<FetchResult> hurried =
+      fetcher.CachedGet(server.Url("/slowish"), NoExpiry(), start + absl::Milliseconds(100));
+  EXPECT_EQ(hurried.status().code(), absl::StatusCode::kDeadlineExceeded) << hurried.status();
+  EXPECT_LT(absl::Now() - start, absl::Milliseconds(250));
+  absl::StatusOr<FetchResult> patient =
+      fetcher.CachedGet(server.Url("/slowish"), NoExpiry(), absl::Now() + absl::Seconds(5));
+  ASSERT_TRUE(patient.ok()) << patient.status();
+  EXPECT_EQ(patient->body, "slow-body");
+  EXPECT_FALSE(patient->from_cache);
+  absl::StatusOr<FetchResult> cached = fetcher.CachedGet(server.Url("/slowish"), NoExpiry());
+  ASSERT_TRUE(cached.ok());
+  EXPECT_TRUE(cached->from_cache);
+  EXPECT_EQ(server.Requests("/slowish"), 2);
+}
+
+// Waiting for another caller's transfer stops at the waiter's own deadline;
+// the transfer goes on for the caller that leads it.
+TEST(FetcherTest, WaiterStopsAtItsDeadline) {
+  TestHttpServer server;
+  Fetcher fetcher(TestPolicy());
+  std::thread leader([&] {
+    absl::StatusOr<FetchResult> r = fetcher.CachedGet(server.Url("/slowish"), NoExpiry());
+    EXPECT_TRUE(r.ok()) << r.status();
+  });
+  while (server.Requests("/slowish") == 0) absl::SleepFor(absl::Milliseconds(5));
+  const absl::Time start = absl::Now();
+  absl::StatusOr<FetchResult> waiter =
+      fetcher.CachedGet(server.Url("/slowish"), NoExpiry(), start + absl::Milliseconds(50));
+  EXPECT_EQ(waiter.status().code(), absl::StatusCode::kDeadlineExceeded) << waiter.status();
+  EXPECT_LT(absl::Now() - start, absl::Milliseconds(200));
+  leader.join();
+  EXPECT_EQ(server.Requests("/slowish"), 1);
+}
+
+TEST(FetcherTest, DeadlineAlreadyPassedFetchesNothing) {
+  TestHttpServer server;
+  Fetcher fetcher(TestPolicy());
+  absl::StatusOr<FetchResult> r =
+      fetcher.CachedGet(server.Url("/crl"), NoExpiry(), absl::Now() - absl::Seconds(1));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded) << r.status();
+  EXPECT_EQ(server.Requests("/crl"), 0);
+}
+
 TEST(FetcherTest, HostNotAllowedMakesNoConnection) {
   TestHttpServer server;
   FetchPolicy policy = TestPolicy();
@@ -515,6 +564,10 @@ TEST(HostAllowedTest, ExactAndWildcard) {
   EXPECT_FALSE(HostAllowed("evilpki.example.org", allowed));
   EXPECT_TRUE(HostAllowed("::1", allowed));
   EXPECT_FALSE(HostAllowed("anything", {}));
+  // "*" is any host (the address check still applies at connect time).
+  EXPECT_TRUE(HostAllowed("cacerts.digicert.com", {"*"}));
+  EXPECT_TRUE(HostAllowed("10.0.0.1", {"*"}));
+  EXPECT_FALSE(HostAllowed("example.com", {"*.*"}));
 }
 
 TEST(CheckUrlTest, UsesTheParsedHost) {
