@@ -50,6 +50,11 @@ CHAINVERIFY_CERT_ERROR_ID(kPathSignatureCheckLimit, "path.signature_check_limit"
 CHAINVERIFY_CERT_ERROR_ID(kPathDeadlineExceeded, "path.deadline_exceeded", SEARCH_LIMIT_REACHED);
 CHAINVERIFY_CERT_ERROR_ID(kPathDepthLimit, "path.depth_limit", CHAIN_TOO_LONG);
 CHAINVERIFY_CERT_ERROR_ID(kPathTooLong, "path.too_long", CHAIN_TOO_LONG);
+// AIA chasing (path_builder.h): the per-request fetch budget ran out; and, as
+// a warning on a verified chain, that the peer's chain was incomplete and an
+// issuer had to be fetched (find misconfigured servers by this id).
+CHAINVERIFY_CERT_ERROR_ID(kPathFetchLimit, "path.fetch_limit", SEARCH_LIMIT_REACHED);
+CHAINVERIFY_CERT_ERROR_ID(kPathCompletedByFetch, "path.completed_by_fetch", NO_PATH_TO_TRUSTED_ANCHOR);
 
 // Signatures and algorithms (RFC 5280 6.1.3 (a)(1)).
 CHAINVERIFY_CERT_ERROR_ID(kSignatureInvalid, "signature.invalid", BAD_SIGNATURE);

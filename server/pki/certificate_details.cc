@@ -76,7 +76,15 @@ void DescribeCertificate(const ChainEntry& entry, v1::CertificateDetails* out) {
   const Certificate& cert = *entry.certificate;
   X509* x = cert.x509();
   out->set_der(cert.der());
-  out->set_source(entry.anchor != nullptr ? v1::TRUST_STORE : v1::REQUEST);
+  switch (entry.source) {
+    case CertificateSource::kUpload: out->set_source(v1::REQUEST); break;
+    case CertificateSource::kTrustStore: out->set_source(v1::TRUST_STORE); break;
+    case CertificateSource::kIntermediateStore: out->set_source(v1::INTERMEDIATE_STORE); break;
+    case CertificateSource::kAiaFetch:
+      out->set_source(v1::AIA_FETCH);
+      out->set_fetched_from(*entry.fetched_from);
+      break;
+  }
   out->set_request_index(entry.request_index);
   out->set_subject(NameToString(cert.subject()));
   out->set_issuer(NameToString(cert.issuer()));
@@ -141,6 +149,15 @@ void FillVerdict(const VerifyResult& result, v1::VerifyResponse* response) {
                                                                    : v1::RevocationResult::UNKNOWN);
     out->set_source(note.source);
     out->set_detail(note.detail);
+  }
+  for (const IssuerFetchNote& note : result.issuer_fetches) {
+    v1::IssuerFetch* out = response->add_issuer_fetches();
+    out->set_url(note.url);
+    out->set_outcome(note.outcome == IssuerFetchNote::Outcome::kFetched  ? v1::IssuerFetch::FETCHED
+                     : note.outcome == IssuerFetchNote::Outcome::kCached ? v1::IssuerFetch::CACHED
+                                                                         : v1::IssuerFetch::FAILED);
+    for (const std::string& sha256 : note.certificate_sha256) out->add_certificate_sha256(sha256);
+    out->set_diagnostic(note.diagnostic);
   }
 }
 

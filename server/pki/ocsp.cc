@@ -19,6 +19,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "server/pki/aia.h"
 
 namespace chainverify::pki {
 namespace {
@@ -534,30 +535,7 @@ absl::StatusOr<std::string> BuildOcspRequest(const Certificate& cert,
 }
 
 std::vector<std::string> OcspResponderUrls(const Certificate& cert) {
-  std::vector<std::string> urls;
-  Owned<AUTHORITY_INFO_ACCESS, AUTHORITY_INFO_ACCESS_free> aia(
-      static_cast<AUTHORITY_INFO_ACCESS*>(
-          X509_get_ext_d2i(cert.x509(), NID_info_access, nullptr, nullptr)));
-  ERR_clear_error();
-  if (aia == nullptr) return urls;
-  for (int i = 0; i < sk_ACCESS_DESCRIPTION_num(aia.get()); ++i) {
-    const ACCESS_DESCRIPTION* ad = sk_ACCESS_DESCRIPTION_value(aia.get(), i);
-    if (OBJ_obj2nid(ad->method) != NID_ad_OCSP || ad->location == nullptr ||
-        ad->location->type != GEN_URI) {
-      continue;
-    }
-    const ASN1_IA5STRING* uri = ad->location->d.uniformResourceIdentifier;
-    std::string url(reinterpret_cast<const char*>(ASN1_STRING_get0_data(uri)),
-                    ASN1_STRING_length(uri));
-    // As for CRL distribution points (crl.h): a URI is printable ASCII.
-    if (!IsPrintableAscii(url)) continue;
-    if (!absl::StartsWithIgnoreCase(url, "http://") &&
-        !absl::StartsWithIgnoreCase(url, "https://")) {
-      continue;
-    }
-    urls.push_back(std::move(url));
-  }
-  return urls;
+  return AuthorityInfoAccessUrls(cert, NID_ad_OCSP);
 }
 
 }  // namespace chainverify::pki

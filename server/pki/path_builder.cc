@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <set>
 #include <utility>
 
 #include <openssl/err.h>
@@ -11,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "server/pki/caches.h"
+#include "server/pki/openssl_util.h"
 
 namespace chainverify::pki {
 namespace {
@@ -63,7 +65,7 @@ struct PathQuality {
 // A candidate issuer with its sort key (see path_builder.h for the order).
 struct Candidate {
   PathElement element;
-  int trust_rank;    // 0 = anchor, 1 = uploaded
+  int trust_rank;    // 0 = anchor, 1 = uploaded, 2 = intermediate store, 3 = fetched
   int key_id_rank;   // 0 = match, 1 = no data, 2 = mismatch
   int self_issued;   // 0 = not self-issued
   absl::Time not_before;
@@ -87,14 +89,19 @@ class Search {
  public:
   Search(const std::vector<CertificatePtr>& uploads, const TrustStore& store,
          const SearchLimits& limits, int max_depth, PathValidator* validator,
-         VerifierCaches* caches)
+         VerifierCaches* caches, const IssuerSources& sources)
       : uploads_(uploads),
         store_(store),
         limits_(limits),
         max_depth_(max_depth),
         validator_(validator),
         caches_(caches),
-        deadline_(absl::Now() + limits.deadline) {}
+        sources_(sources),
+        deadline_(absl::Now() + limits.deadline) {
+    for (const CertificatePtr& cert : uploads_) {
+      if (cert != nullptr) upload_sha256_.insert(cert->sha256());
+    }
+  }
 
   PathBuilderResult Run() {
     PathBuilderResult result;
@@ -102,6 +109,8 @@ class Search {
     Extend();
     stats_.limit_hit = limit_hit_ != nullptr;
     result.stats = stats_;
+    result.issuer_fetches = std::move(fetch_notes_);
+    result.store_candidates.assign(store_candidates_.begin(), store_candidates_.end());
     if (found_) {
       // Limits only matter when nothing valid was found.
       result.found_valid_path = true;
@@ -139,9 +148,12 @@ class Search {
     // Any extension is longer than the best valid path already found.
     if (found_ && path_.size() + 1 > valid_path_.size()) return false;
 
-    std::vector<Candidate> candidates = Candidates(*path_.back().certificate);
+    std::string fetch_report;  // What AIA chasing for this certificate found.
+    std::vector<Candidate> candidates = Candidates(*path_.back().certificate, &fetch_report);
+    if (limit_hit_ != nullptr) return true;  // The fetch budget or the deadline ran out.
     bool any_extended = false;
     std::vector<std::string> bad_signers;  // Candidates whose key did not verify.
+    bool only_fetched_bad_signers = true;
     bool target_is_anchor = false;  // The target is itself one of the anchors.
     for (const Candidate& c : candidates) {
       if (OnPath(*c.element.certificate)) {
@@ -160,6 +172,7 @@ class Search {
       }
       if (!signature_ok) {
         bad_signers.push_back(Describe(c.element));
+        only_fetched_bad_signers &= c.element.source == CertificateSource::kAiaFetch;
         continue;
       }
       any_extended = true;
@@ -174,10 +187,19 @@ class Search {
       if (stop) return true;
     }
     if (!any_extended) {
-      if (!bad_signers.empty()) {
+      if (!bad_signers.empty() && !only_fetched_bad_signers) {
         RecordFailure(kSignatureInvalid, top,
                       absl::StrCat("issuer ", absl::StrJoin(bad_signers, ", "),
                                    " found but its key does not verify this signature"));
+      } else if (!bad_signers.empty()) {
+        // What a caIssuers URL served is not the issuer: the peer's chain is
+        // incomplete and could not be completed.
+        RecordFailure(kPathNoIssuer, top,
+                      absl::StrCat("no issuer named \"",
+                                   NameToText(path_.back().certificate->issuer()),
+                                   "\" among the uploads and the policy's stores; ",
+                                   absl::StrJoin(bad_signers, ", "),
+                                   " does not verify this signature"));
       } else if (target_is_anchor) {
         // Usually a chain uploaded root first: say so rather than "no issuer".
         RecordFailure(kPathNoIssuer, top,
@@ -189,7 +211,11 @@ class Search {
                       absl::StrCat("no issuer named \"",
                                    NameToText(path_.back().certificate->issuer()),
                                    "\" among ", uploads_.size() - 1,
-                                   " other uploaded certificate(s) and the trust store"));
+                                   " other uploaded certificate(s)",
+                                   sources_.intermediates != nullptr
+                                       ? ", the intermediate store"
+                                       : "",
+                                   " and the trust store", fetch_report));
       }
     }
     return false;
@@ -202,20 +228,27 @@ class Search {
   }
 
   static std::string Describe(const PathElement& e) {
-    return absl::StrCat("\"", NameToText(e.certificate->subject()), "\" (",
-                        e.anchor != nullptr ? "trust store"
-                                            : absl::StrCat("uploaded #", e.request_index),
-                        ")");
+    std::string where;
+    switch (e.source) {
+      case CertificateSource::kUpload: where = absl::StrCat("uploaded #", e.request_index); break;
+      case CertificateSource::kTrustStore: where = "trust store"; break;
+      case CertificateSource::kIntermediateStore: where = "intermediate store"; break;
+      case CertificateSource::kAiaFetch: where = absl::StrCat("fetched from ", *e.fetched_from);
+    }
+    return absl::StrCat("\"", NameToText(e.certificate->subject()), "\" (", where, ")");
   }
 
-  std::vector<Candidate> Candidates(const Certificate& child) {
+  // Candidate issuers of `child`, best first. When no source has one, AIA
+  // chasing fetches some; `fetch_report` then says what the fetches gave.
+  std::vector<Candidate> Candidates(const Certificate& child, std::string* fetch_report) {
     std::vector<Candidate> out;
     int order = 0;
     for (const TrustAnchor* anchor :
          store_.FindBySubject(child.issuer(), child.issuer_hash())) {
       const Certificate& cert = *anchor->certificate;
-      out.push_back({{anchor->certificate, -1, anchor}, 0, KeyIdRank(child, cert),
-                     cert.IsSelfIssued() ? 1 : 0, cert.not_before(), order++});
+      out.push_back({{anchor->certificate, -1, anchor, CertificateSource::kTrustStore},
+                     0, KeyIdRank(child, cert), cert.IsSelfIssued() ? 1 : 0,
+                     cert.not_before(), order++});
     }
     for (size_t i = 1; i < uploads_.size(); ++i) {
       const CertificatePtr& cert = uploads_[i];
@@ -229,8 +262,116 @@ class Search {
       out.push_back({{cert, static_cast<int>(i), nullptr}, 1, KeyIdRank(child, *cert),
                      cert->IsSelfIssued() ? 1 : 0, cert->not_before(), order++});
     }
+    if (sources_.intermediates != nullptr) {
+      for (const TrustAnchor* entry :
+           sources_.intermediates->FindBySubject(child.issuer(), child.issuer_hash())) {
+        const CertificatePtr& cert = entry->certificate;
+        // Uploaded or anchored copies are reached through those entries.
+        if (upload_sha256_.count(cert->sha256()) || store_.FindAnchorFor(*cert) != nullptr) {
+          continue;
+        }
+        store_candidates_.insert(cert);
+        out.push_back({{cert, -1, nullptr, CertificateSource::kIntermediateStore}, 2,
+                       KeyIdRank(child, *cert), cert->IsSelfIssued() ? 1 : 0,
+                       cert->not_before(), order++});
+      }
+    }
+    if (out.empty()) FetchIssuers(child, fetch_report);
+    for (const PathElement& fetched : fetched_) {
+      const CertificatePtr& cert = fetched.certificate;
+      if (cert->subject_hash() != child.issuer_hash() ||
+          X509_NAME_cmp(cert->subject(), child.issuer()) != 0) {
+        continue;
+      }
+      out.push_back({fetched, 3, KeyIdRank(child, *cert), cert->IsSelfIssued() ? 1 : 0,
+                     cert->not_before(), order++});
+    }
     std::stable_sort(out.begin(), out.end());
     return out;
+  }
+
+  // AIA chasing (RFC 5280 4.2.2.1): `child`'s issuer is in no source, so try
+  // its caIssuers URLs, in order, until one serves a certificate named as its
+  // issuer. What was served joins fetched_ for the rest of the search; each URL
+  // is fetched once per search. Appends what happened to `report`.
+  void FetchIssuers(const Certificate& child, std::string* report) {
+    if (sources_.fetcher == nullptr) return;
+    const std::vector<std::string> urls = CaIssuersUrls(child);
+    if (urls.empty()) return;
+    int fetched_on_path = 0;
+    for (const PathElement& e : path_) fetched_on_path += e.source == CertificateSource::kAiaFetch;
+    if (fetched_on_path >= sources_.max_fetched_per_path) {
+      absl::StrAppend(report, "; not fetching its caIssuers: the path already holds ",
+                      fetched_on_path, " fetched certificate(s)");
+      return;
+    }
+    for (const std::string& url : urls) {
+      if (!fetched_urls_.insert(url).second) continue;  // Fetched earlier in this search.
+      if (stats_.issuer_fetches >= sources_.max_fetches) {
+        Stop(kPathFetchLimit, absl::StrCat("more than ", sources_.max_fetches,
+                                           " caIssuers fetches; next was ", url));
+        return;
+      }
+      ++stats_.issuer_fetches;
+      IssuerFetchNote note;
+      note.url = url;
+      const int found = FetchOne(child, url, &note);
+      if (!note.diagnostic.empty()) {
+        absl::StrAppend(report, "; caIssuers ", url, ": ", note.diagnostic);
+      }
+      fetch_notes_.push_back(std::move(note));
+      if (found > 0 || OutOfBudget()) return;
+    }
+  }
+
+  // One caIssuers URL: fetch, parse, keep what names `child`'s issuer.
+  // Returns how many certificates were kept.
+  int FetchOne(const Certificate& child, const std::string& url, IssuerFetchNote* note) {
+    absl::StatusOr<IssuerFetcher::Response> response = sources_.fetcher->Fetch(url, deadline_);
+    if (!response.ok()) {
+      note->diagnostic = std::string(response.status().message());
+      return 0;
+    }
+    note->outcome = response->from_cache ? IssuerFetchNote::Outcome::kCached
+                                         : IssuerFetchNote::Outcome::kFetched;
+    absl::StatusOr<std::vector<std::string>> ders =
+        ParseIssuerResponse(response->body, sources_.max_certificates_per_response);
+    if (!ders.ok()) {
+      note->outcome = IssuerFetchNote::Outcome::kFailed;
+      note->diagnostic = absl::StrCat("unusable response: ", ders.status().message());
+      return 0;
+    }
+    auto source = std::make_shared<const std::string>(url);
+    int kept = 0;
+    int unparsable = 0;
+    int other_names = 0;
+    for (const std::string& der : *ders) {
+      ParseError error;
+      CertificatePtr cert = caches_ != nullptr ? caches_->ParseCertificate(der, &error)
+                                               : Certificate::Parse(der, &error);
+      if (cert == nullptr) {
+        ++unparsable;
+        continue;
+      }
+      note->certificate_sha256.push_back(HexEncode(cert->sha256()));
+      if (cert->subject_hash() != child.issuer_hash() ||
+          X509_NAME_cmp(cert->subject(), child.issuer()) != 0) {
+        ++other_names;
+        continue;
+      }
+      // The anchor itself, or an upload, is already a candidate elsewhere.
+      if (store_.FindAnchorFor(*cert) != nullptr || upload_sha256_.count(cert->sha256())) {
+        continue;
+      }
+      fetched_.push_back({cert, -1, nullptr, CertificateSource::kAiaFetch, source});
+      ++kept;
+    }
+    if (kept == 0) {
+      note->diagnostic = absl::StrCat(ders->size(), " certificate(s) served, none named \"",
+                                      NameToText(child.issuer()), "\" (", unparsable,
+                                      " unparsable, ", other_names, " with another subject)");
+    }
+    return kept;
   }
 
   // Loop detection by subject + SPKI + SAN (Go crypto/x509).
@@ -349,7 +490,14 @@ class Search {
   const int max_depth_;
   PathValidator* validator_;
   VerifierCaches* const caches_;  // Not owned; may be null.
+  const IssuerSources& sources_;
   const absl::Time deadline_;
+  std::set<std::string> upload_sha256_;
+  // Certificates served by caIssuers URLs during this search, and the URLs.
+  std::vector<PathElement> fetched_;
+  std::set<std::string> fetched_urls_;
+  std::vector<IssuerFetchNote> fetch_notes_;
+  std::set<CertificatePtr> store_candidates_;
 
   std::vector<PathElement> path_;
   SearchStats stats_;
@@ -371,13 +519,15 @@ class Search {
 PathBuilderResult BuildPath(const std::vector<CertificatePtr>& uploads,
                             const TrustStore& trust_store,
                             const SearchLimits& limits, int max_depth,
-                            PathValidator* validator, VerifierCaches* caches) {
+                            PathValidator* validator, VerifierCaches* caches,
+                            const IssuerSources& issuer_sources) {
   if (uploads.empty() || uploads[0] == nullptr) {
     PathBuilderResult result;
     result.errors.Add(kCertMalformed, 0, "no parsable leaf certificate");
     return result;
   }
-  return Search(uploads, trust_store, limits, max_depth, validator, caches).Run();
+  return Search(uploads, trust_store, limits, max_depth, validator, caches, issuer_sources)
+      .Run();
 }
 
 }  // namespace chainverify::pki

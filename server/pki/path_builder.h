@@ -2,10 +2,12 @@
 // towards a trust anchor, with backtracking, over the uploaded certificates and
 // the policy's anchors.
 //
-// Candidate issuers of a certificate C are the anchors and uploaded
-// certificates whose subject equals C's issuer, ordered the way mature builders
-// order them (BoringSSL pki, Go crypto/x509):
-//   1. trust anchors before intermediates;
+// Candidate issuers of a certificate C are the certificates whose subject
+// equals C's issuer among, in this order of preference: the trust anchors, the
+// uploads, the policy's intermediate stores and, when none of those has one,
+// what C's AIA caIssuers URLs serve (below). Within each source they are
+// ordered the way mature builders order them (BoringSSL pki, Go crypto/x509):
+//   1. by source, as above;
 //   2. key identifier agreement: C's authorityKeyIdentifier matches the
 //      candidate's subjectKeyIdentifier, then no key-id data, then mismatch;
 //   3. not self-issued before self-issued;
@@ -27,18 +29,32 @@
 // reported as SEARCH_LIMIT_REACHED (never as "no issuer"), since more resources
 // might have found one; running out after one was found returns the best so far.
 //
-// What it does not do: fetch missing issuers (AIA chasing). Across requests it
-// remembers only signature results, and only through the optional shared
-// VerifierCaches (content-keyed, see caches.h); the verdict never depends on
-// what that cache holds, since a shared hit is charged to the signature-check
-// budget like a real check.
+// Completing incomplete chains (RFC 4158 2.5, RFC 5280 4.2.2.1): a certificate
+// with no candidate issuer in any source above gets its caIssuers URLs fetched
+// through IssuerSources::fetcher, and the certificates served become its
+// candidates. Each URL is fetched at most once per search; every fetch counts
+// against IssuerSources::max_fetches (running out is SEARCH_LIMIT_REACHED), a
+// path holds at most max_fetched_per_path fetched certificates, and a fetch
+// waits no longer than the search deadline. Fetched and store certificates
+// are never anchors: a path still has to end at the trust store.
+//
+// Across requests it remembers only signature results and parsed
+// certificates, and only through the optional shared VerifierCaches
+// (content-keyed, see caches.h), plus the fetcher's own cache of fetched
+// bodies; the verdict never depends on what the signature cache holds, since
+// a shared hit is charged to the signature-check budget like a real check,
+// and every fetch is charged to the fetch budget, cached or not.
 #ifndef CHAINVERIFY_SERVER_PKI_PATH_BUILDER_H_
 #define CHAINVERIFY_SERVER_PKI_PATH_BUILDER_H_
 
+#include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "absl/time/time.h"
+#include "server/pki/aia.h"
 #include "server/pki/cert_errors.h"
 #include "server/pki/certificate.h"
 #include "server/pki/trust_store.h"
@@ -68,6 +84,38 @@ struct SearchLimits {
   absl::Duration deadline = absl::Seconds(2);
 };
 
+// Where issuers come from besides the uploads and the trust anchors. Both are
+// part of the policy, immutable and shared by concurrent requests.
+struct IssuerSources {
+  // The policy's intermediate_stores: certificates offered as issuers, never
+  // trusted. (A TrustStore here serves as the index by subject; its entries
+  // are never treated as anchors.) Null: none.
+  std::shared_ptr<const TrustStore> intermediates;
+  // AIA chasing; null: missing issuers are not fetched.
+  std::shared_ptr<IssuerFetcher> fetcher;
+  // caIssuers URLs fetched per request (cache hits included). Chromium fetches
+  // at most 5 per certificate.
+  int max_fetches = 4;
+  // Fetched certificates on one path: how deep chasing recurses.
+  int max_fetched_per_path = 3;
+  // Certificates accepted in one caIssuers response (a .p7c may hold several).
+  size_t max_certificates_per_response = 16;
+};
+
+// Where a path element came from (CertificateDetails.source).
+enum class CertificateSource { kUpload, kTrustStore, kIntermediateStore, kAiaFetch };
+
+// One caIssuers fetch of a search, for the verdict and the audit record.
+struct IssuerFetchNote {
+  enum class Outcome { kFetched, kCached, kFailed };
+  std::string url;
+  Outcome outcome = Outcome::kFailed;
+  // Lowercase hex SHA-256 of each parsable certificate of the response.
+  std::vector<std::string> certificate_sha256;
+  // Why nothing usable came back, or what was unusable. Unstable wording.
+  std::string diagnostic;
+};
+
 struct SearchStats {
   int iterations = 0;
   // Signature results needed, including those answered by the shared cache.
@@ -75,6 +123,8 @@ struct SearchStats {
   // Of signature_checks, those the shared cache answered.
   int signature_cache_hits = 0;
   int paths_validated = 0;
+  // caIssuers URLs fetched (IssuerSources::max_fetches).
+  int issuer_fetches = 0;
   // A limit or the deadline stopped the search (even if a valid path had
   // been found: a longer search might have chosen a better one).
   bool limit_hit = false;
@@ -83,10 +133,13 @@ struct SearchStats {
 // One element of a candidate path.
 struct PathElement {
   CertificatePtr certificate;
-  // Index in the upload, or -1 (trust store).
+  // Index in the upload, or -1 (not uploaded).
   int request_index = -1;
   // Set on the last element when the path ends at a trust anchor.
   const TrustAnchor* anchor = nullptr;
+  CertificateSource source = CertificateSource::kUpload;
+  // kAiaFetch: the caIssuers URL that served it.
+  std::shared_ptr<const std::string> fetched_from;
 };
 
 // Validates one complete candidate path (leaf first, anchor last). Implemented
@@ -105,15 +158,22 @@ struct PathBuilderResult {
   std::vector<PathElement> path;
   CertErrors errors;
   SearchStats stats;
+  // Every caIssuers fetch, in order.
+  std::vector<IssuerFetchNote> issuer_fetches;
+  // Intermediate-store certificates weighed as issuers (the whole-result
+  // cache's validity window depends on them).
+  std::vector<CertificatePtr> store_candidates;
 };
 
 // `uploads[0]` is the leaf; null entries (unparsable uploads) are ignored.
-// `caches` (may be null) is consulted and filled for signature edges.
+// `caches` (may be null) is consulted and filled for signature edges and for
+// parsing fetched certificates.
 PathBuilderResult BuildPath(const std::vector<CertificatePtr>& uploads,
                             const TrustStore& trust_store,
                             const SearchLimits& limits, int max_depth,
                             PathValidator* validator,
-                            VerifierCaches* caches = nullptr);
+                            VerifierCaches* caches = nullptr,
+                            const IssuerSources& issuer_sources = IssuerSources());
 
 }  // namespace chainverify::pki
 

@@ -66,15 +66,18 @@ bool HitSearchLimit(const VerifyResult& result) {
   if (result.stats.limit_hit) return true;
   for (const CertError& e : result.errors) {
     if (e.id == &kPathDeadlineExceeded || e.id == &kPathSignatureCheckLimit ||
-        e.id == &kPathIterationLimit) {
+        e.id == &kPathIterationLimit || e.id == &kPathFetchLimit) {
       return true;
     }
   }
   return false;
 }
 
+// `parsed` and `store_candidates` (may be null) receive the parsed uploads and
+// the intermediate-store certificates the search weighed.
 VerifyResult VerifyChainUncached(const VerifyInput& input, const VerifyPolicy& policy,
-                                 std::vector<CertificatePtr>* parsed);
+                                 std::vector<CertificatePtr>* parsed,
+                                 std::vector<CertificatePtr>* store_candidates);
 
 }  // namespace
 
@@ -82,7 +85,7 @@ VerifyResult VerifyChain(const VerifyInput& input, const VerifyPolicy& policy) {
   const bool cacheable = policy.caches != nullptr && policy.result_cache_scope != nullptr &&
                          policy.trust_store != nullptr &&
                          !policy.rules.ChecksRevocation(!input.stapled_ocsp_response.empty());
-  if (!cacheable) return VerifyChainUncached(input, policy, nullptr);
+  if (!cacheable) return VerifyChainUncached(input, policy, nullptr, nullptr);
 
   const std::string key = ResultKey(input, policy);
   const int64_t now = Seconds(input.time);
@@ -96,8 +99,9 @@ VerifyResult VerifyChain(const VerifyInput& input, const VerifyPolicy& policy) {
   }
 
   std::vector<CertificatePtr> uploads;
-  VerifyResult result = VerifyChainUncached(input, policy, &uploads);
-  if (HitSearchLimit(result)) return result;
+  std::vector<CertificatePtr> store_candidates;
+  VerifyResult result = VerifyChainUncached(input, policy, &uploads, &store_candidates);
+  if (HitSearchLimit(result) || !result.issuer_fetches.empty()) return result;
 
   Window window(now);
   size_t cost = 1024;  // The entry, the key and the result's own fields.
@@ -110,6 +114,7 @@ VerifyResult VerifyChain(const VerifyInput& input, const VerifyPolicy& policy) {
       window.AddValidity(*anchor->certificate);
     }
   }
+  for (const CertificatePtr& cert : store_candidates) window.AddValidity(*cert);
   for (const ChainEntry& entry : result.chain) window.AddValidity(*entry.certificate);
   for (const PinSet& pins : policy.rules.pins) {
     if (pins.expires) {
@@ -139,7 +144,8 @@ VerifyResult VerifyChain(const VerifyInput& input, const VerifyPolicy& policy) {
 namespace {
 
 VerifyResult VerifyChainUncached(const VerifyInput& input, const VerifyPolicy& policy,
-                                 std::vector<CertificatePtr>* parsed) {
+                                 std::vector<CertificatePtr>* parsed,
+                                 std::vector<CertificatePtr>* store_candidates) {
   VerifyResult result;
   const int uploaded = static_cast<int>(input.certificates.size());
 
@@ -167,11 +173,14 @@ VerifyResult VerifyChainUncached(const VerifyInput& input, const VerifyPolicy& p
     validator.SetPolicyRules(&policy.rules, input.stapled_ocsp_response);
     PathBuilderResult built =
         BuildPath(uploads, *policy.trust_store, policy.limits,
-                  policy.validation.max_chain_length, &validator, policy.caches);
+                  policy.validation.max_chain_length, &validator, policy.caches,
+                  policy.issuers);
     result.trusted = built.found_valid_path;
     result.stats = built.stats;
+    result.issuer_fetches = std::move(built.issuer_fetches);
+    if (store_candidates != nullptr) *store_candidates = std::move(built.store_candidates);
     for (const PathElement& e : built.path) {
-      ChainEntry entry{e.certificate, e.request_index, e.anchor};
+      ChainEntry entry{e.certificate, e.request_index, e.anchor, e.source, e.fetched_from};
       if (entry.request_index < 0) {
         // An anchor the peer also sent: report where it was uploaded.
         for (int i = 0; i < uploaded; ++i) {
@@ -186,6 +195,15 @@ VerifyResult VerifyChainUncached(const VerifyInput& input, const VerifyPolicy& p
     result.status = result.trusted ? ::chainverify::v1::OK : built.errors.PrimaryStatus();
     result.revocation = built.errors.revocation();
     result.errors = std::move(built.errors.mutable_errors());
+    // The peer's chain needed a fetched issuer: worth an operator's look.
+    for (size_t i = 0; result.trusted && i < result.chain.size(); ++i) {
+      if (result.chain[i].source != CertificateSource::kAiaFetch) continue;
+      result.errors.push_back({&kPathCompletedByFetch, Severity::kWarning, static_cast<int>(i),
+                               -1,
+                               absl::StrCat("the peer did not send this issuer; it was fetched "
+                                            "from ", *result.chain[i].fetched_from)});
+      break;
+    }
   }
   if (result.status == ::chainverify::v1::STATUS_UNSPECIFIED) {
     // No leaf, an unparsable leaf, or no trust store.

@@ -38,6 +38,8 @@ struct VerifyPolicy {
   ValidationOptions validation;
   SearchLimits limits;
   PolicyRules rules;
+  // Intermediate stores and AIA chasing (path_builder.h).
+  IssuerSources issuers;
   // Process-wide parsed-certificate and signature caches; not owned, may be
   // null (no caching). Content-keyed, so one instance serves every policy.
   VerifierCaches* caches = nullptr;
@@ -57,6 +59,9 @@ struct ChainEntry {
   // Non-null when this entry is the trust anchor (the last entry of a
   // verified path).
   const TrustAnchor* anchor = nullptr;
+  CertificateSource source = CertificateSource::kUpload;
+  // kAiaFetch: the caIssuers URL that served it.
+  std::shared_ptr<const std::string> fetched_from;
 };
 
 struct VerifyResult {
@@ -72,6 +77,8 @@ struct VerifyResult {
   std::vector<CertError> errors;
   // Revocation answers for `chain`, when the policy checks revocation.
   std::vector<RevocationNote> revocation;
+  // Every caIssuers fetch the search made, in order.
+  std::vector<IssuerFetchNote> issuer_fetches;
   SearchStats stats;
   // The result came from the whole-result cache (stats are the original's).
   bool from_result_cache = false;
@@ -89,10 +96,12 @@ struct VerifyResult {
 // alive and is the same, and only for a verification time (in whole seconds,
 // the validator's grain) inside the entry's window: the seconds around the
 // original time in which no uploaded certificate, no trust anchor named as an
-// upload's issuer, no path certificate and no pin changes state (notBefore,
-// notAfter, expires). Not stored: results of policies that check revocation
-// (CRLs and OCSP change without the inputs changing) and results cut short by
-// a search limit or the deadline.
+// upload's issuer, no intermediate-store certificate the search weighed, no
+// path certificate and no pin changes state (notBefore, notAfter, expires).
+// Not stored: results of policies that check revocation (CRLs and OCSP change
+// without the inputs changing), results that fetched an issuer (the network's
+// answer is not an input), and results cut short by a search limit or the
+// deadline.
 VerifyResult VerifyChain(const VerifyInput& input, const VerifyPolicy& policy);
 
 }  // namespace chainverify::pki
