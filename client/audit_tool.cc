@@ -28,6 +28,9 @@ ABSL_FLAG(std::string, fingerprint, "",
           "audit query: a certificate SHA-256 (hex, colons allowed) or SPKI "
           "SHA-256 (base64, the pin-sha256 form), matched against the uploaded "
           "certificates and the decided chain.");
+ABSL_FLAG(bool, fetched, false,
+          "audit query: only decisions that fetched an issuer (AIA caIssuers), i.e. "
+          "peers that sent an incomplete chain.");
 ABSL_FLAG(bool, count, false, "audit query: print only the number of matching records.");
 
 namespace chainverify::client {
@@ -115,6 +118,7 @@ absl::StatusOr<AuditFilter> AuditFilterFromFlags() {
     if (!bytes.ok()) return bytes.status();
     filter.fingerprint = *std::move(bytes);
   }
+  filter.fetched_issuer = absl::GetFlag(FLAGS_fetched);
   return filter;
 }
 
@@ -127,6 +131,7 @@ bool Matches(const AuditFilter& filter, const v1::AuditRecord& record) {
       !absl::EqualsIgnoreCase(record.peer_name(), *filter.peer_name)) {
     return false;
   }
+  if (filter.fetched_issuer && record.issuer_fetches().empty()) return false;
   if (filter.fingerprint.has_value()) {
     const std::string hex = absl::BytesToHexString(*filter.fingerprint);
     const std::string base64 = absl::Base64Escape(*filter.fingerprint);
@@ -135,6 +140,9 @@ bool Matches(const AuditFilter& filter, const v1::AuditRecord& record) {
       found = found || absl::EqualsIgnoreCase(sha, hex);
     }
     for (const std::string& sha : record.chain_sha256()) {
+      found = found || absl::EqualsIgnoreCase(sha, hex);
+    }
+    for (const std::string& sha : record.fetched_certificate_sha256()) {
       found = found || absl::EqualsIgnoreCase(sha, hex);
     }
     for (const std::string& spki : record.chain_spki_sha256()) found = found || spki == base64;
@@ -154,7 +162,7 @@ std::string AuditUsageText() {
          "  an incomplete line is a break (exit 1).\n"
          "audit query FILE... [--since RFC3339] [--until RFC3339]\n"
          "       [--verdict TRUSTED|REJECTED] [--status NAME] [--peer_name NAME]\n"
-         "       [--fingerprint HEX_OR_BASE64] [--count]\n"
+         "       [--fingerprint HEX_OR_BASE64] [--fetched] [--count]\n"
          "  Prints the matching records as stored (JSON lines), or their number.\n"
          "  --fingerprint matches an uploaded certificate's or a chain\n"
          "  certificate's SHA-256 (hex) or a chain certificate's SPKI SHA-256\n"

@@ -49,8 +49,10 @@ struct AuditFilter {
   std::optional<v1::Status> status;
   std::optional<std::string> peer_name;  // Exact, ASCII case-insensitive.
   // A SHA-256 (32 bytes) matched against uploaded_certificate_sha256,
-  // chain_sha256 and chain_spki_sha256.
+  // chain_sha256, fetched_certificate_sha256 and chain_spki_sha256.
   std::optional<std::string> fingerprint;
+  // Only decisions that fetched an issuer (issuer_fetches not empty).
+  bool fetched_issuer = false;
 };
 
 // The filter the query flags describe. Errors: a value that does not parse.

@@ -239,6 +239,11 @@ std::string FormatSource(const v1::CertificateDetails& cert) {
                             cert.request_index(), ")");
       }
       return "trust store";
+    case v1::INTERMEDIATE_STORE:
+      return "intermediate store (policy; the peer did not send it)";
+    case v1::AIA_FETCH:
+      return absl::StrCat("fetched from ", Printable(cert.fetched_from()),
+                          " (AIA caIssuers; the peer did not send it)");
     default:
       return EnumName(v1::CertificateSource_Name<int>, cert.source());
   }
@@ -399,6 +404,19 @@ std::string FormatVerdict(const v1::VerifyResponse& response) {
     absl::StrAppend(&out, "Unused uploaded certificates: ",
                     absl::StrJoin(response.unused_certificate_indices(), ", "),
                     "\n");
+  }
+
+  if (response.issuer_fetches_size() > 0) {
+    absl::StrAppend(&out, "Issuer fetches (AIA caIssuers):\n");
+    for (const v1::IssuerFetch& fetch : response.issuer_fetches()) {
+      absl::StrAppend(&out, "  ", EnumName(v1::IssuerFetch::Outcome_Name<int>, fetch.outcome()),
+                      " ", Printable(fetch.url()), ": ", fetch.certificate_sha256_size(),
+                      " certificate(s)");
+      if (!fetch.diagnostic().empty()) {
+        absl::StrAppend(&out, "; ", Printable(fetch.diagnostic()));
+      }
+      absl::StrAppend(&out, "\n");
+    }
   }
 
   if (response.errors_size() > 0) {

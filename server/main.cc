@@ -168,6 +168,7 @@ void UpdateGauges(const chainverify::policy::PolicyHolder& holder,
   const std::shared_ptr<const chainverify::policy::PolicySet> set = holder.Current();
   absl::Time earliest = absl::InfiniteFuture();
   std::map<std::string, double> fetches;
+  std::map<std::string, double> issuer_fetches;
   for (const auto& [name, policy] : set->policies()) {
     for (const auto& anchor : policy.verify.trust_store->anchors()) {
       earliest = std::min(earliest, anchor->certificate->not_after());
@@ -177,9 +178,17 @@ void UpdateGauges(const chainverify::policy::PolicyHolder& holder,
         fetches[outcome] += static_cast<double>(total);
       }
     }
+    if (policy.verify.issuers.fetcher != nullptr) {
+      for (const auto& [outcome, total] : policy.verify.issuers.fetcher->Counters()) {
+        issuer_fetches[outcome] += static_cast<double>(total);
+      }
+    }
   }
   metrics->SetPolicy(set->version(), static_cast<uint64_t>(holder.reload_failures()), earliest);
   for (const auto& [outcome, total] : fetches) metrics->SetFetchTotals(outcome, total);
+  for (const auto& [outcome, total] : issuer_fetches) {
+    metrics->SetIssuerFetchTotals(outcome, total);
+  }
   metrics->SetAuditRecordsLost(audit_log.records_lost());
 }
 std::atomic<bool> g_reload{false};

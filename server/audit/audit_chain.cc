@@ -231,6 +231,8 @@ std::string RecordToJsonLine(const v1::AuditRecord& r) {
   if (r.has_evaluated_at()) AppendTimestampField("evaluated_at", r.evaluated_at(), &out);
   AppendRepeated("revocation", r.revocation(), &out);
   AppendStringField("denied_reason", r.denied_reason(), &out);
+  AppendRepeated("issuer_fetches", r.issuer_fetches(), &out);
+  AppendRepeated("fetched_certificate_sha256", r.fetched_certificate_sha256(), &out);
   out.push_back('}');
   return out;
 }

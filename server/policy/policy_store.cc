@@ -13,6 +13,7 @@
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/text_format.h"
 #include "server/pki/file_util.h"
+#include "server/revocation/aia_fetcher.h"
 #include "server/revocation/revocation_fetcher.h"
 #include "google/protobuf/util/json_util.h"
 
@@ -108,6 +109,20 @@ absl::Status AppendCrls(const std::string& path, std::vector<std::string>* ders)
   return absl::OkStatus();
 }
 
+// `fetch` over `defaults` (a zero field keeps the default).
+revocation::FetchPolicy CompileFetchSettings(const v1::FetchSettings& fetch,
+                                             revocation::FetchPolicy defaults) {
+  revocation::FetchPolicy policy = std::move(defaults);
+  policy.allowed_hosts.assign(fetch.allowed_hosts().begin(), fetch.allowed_hosts().end());
+  policy.allow_private_addresses = fetch.allow_private_addresses();
+  if (fetch.connect_timeout_ms()) {
+    policy.connect_timeout = absl::Milliseconds(fetch.connect_timeout_ms());
+  }
+  if (fetch.total_timeout_ms()) policy.total_timeout = absl::Milliseconds(fetch.total_timeout_ms());
+  if (fetch.max_response_bytes()) policy.max_response_bytes = fetch.max_response_bytes();
+  return policy;
+}
+
 absl::StatusOr<pki::PolicyRules> CompileRules(const v1::TrustPolicy& p,
                                               const std::string& base_dir) {
   pki::PolicyRules rules;
@@ -118,18 +133,8 @@ absl::StatusOr<pki::PolicyRules> CompileRules(const v1::TrustPolicy& p,
   rules.fetch_crls = revocation.fetch_crls();
   rules.revocation_leaf_only = revocation.leaf_only();
   if (rules.fetch_ocsp || rules.fetch_crls) {
-    const v1::FetchSettings& fetch = revocation.fetch();
-    revocation::FetchPolicy fetch_policy;
-    fetch_policy.allowed_hosts.assign(fetch.allowed_hosts().begin(), fetch.allowed_hosts().end());
-    fetch_policy.allow_private_addresses = fetch.allow_private_addresses();
-    if (fetch.connect_timeout_ms()) {
-      fetch_policy.connect_timeout = absl::Milliseconds(fetch.connect_timeout_ms());
-    }
-    if (fetch.total_timeout_ms()) {
-      fetch_policy.total_timeout = absl::Milliseconds(fetch.total_timeout_ms());
-    }
-    if (fetch.max_response_bytes()) fetch_policy.max_response_bytes = fetch.max_response_bytes();
-    rules.fetcher = std::make_shared<revocation::HttpRevocationFetcher>(std::move(fetch_policy));
+    rules.fetcher = std::make_shared<revocation::HttpRevocationFetcher>(
+        CompileFetchSettings(revocation.fetch(), revocation::FetchPolicy()));
   }
   std::vector<std::string> crls;
   for (const std::string& file : revocation.crl_files()) {
@@ -179,11 +184,13 @@ absl::StatusOr<pki::AlgorithmPolicy> CompileAlgorithms(const v1::AlgorithmRules&
 // Removals and constraints for anchors the store does not hold are warnings,
 // not errors: a ca-certificates update that drops a root must not stop the
 // fleet's policy from loading.
-absl::StatusOr<std::shared_ptr<const pki::TrustStore>> BuildTrustStore(
-    const v1::TrustPolicy& policy, const std::string& base_dir,
-    std::vector<std::string>* warnings) {
-  auto store = std::make_shared<pki::TrustStore>();
-  for (const v1::TrustStore& source : policy.trust_stores()) {
+// Adds the certificates of every source to `store`. `field` names the list in
+// errors ("trust_stores", "intermediate_stores").
+absl::Status AddSources(const v1::TrustPolicy& policy,
+                        const google::protobuf::RepeatedPtrField<v1::TrustStore>& sources,
+                        const char* field, const std::string& base_dir,
+                        pki::TrustStore* store) {
+  for (const v1::TrustStore& source : sources) {
     absl::Status status;
     switch (source.source_case()) {
       case v1::TrustStore::kSystem:
@@ -199,13 +206,23 @@ absl::StatusOr<std::shared_ptr<const pki::TrustStore>> BuildTrustStore(
         status = store->AddPem(source.inline_pem(), "inline");
         break;
       default:
-        status = absl::InvalidArgumentError("trust_stores entry with no source");
+        status = absl::InvalidArgumentError(absl::StrCat(field, " entry with no source"));
     }
     if (!status.ok()) {
-      return absl::Status(status.code(), absl::StrCat("policy \"", policy.name(),
-                                                      "\": ", status.message()));
+      return absl::Status(status.code(), absl::StrCat("policy \"", policy.name(), "\": ", field,
+                                                      ": ", status.message()));
     }
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<const pki::TrustStore>> BuildTrustStore(
+    const v1::TrustPolicy& policy, const std::string& base_dir,
+    std::vector<std::string>* warnings) {
+  auto store = std::make_shared<pki::TrustStore>();
+  absl::Status loaded =
+      AddSources(policy, policy.trust_stores(), "trust_stores", base_dir, store.get());
+  if (!loaded.ok()) return loaded;
   for (const std::string& id : policy.removed_anchors()) {
     if (store->Remove(id) == 0) {
       warnings->push_back(absl::StrCat("policy \"", policy.name(), "\": removed_anchors entry ",
@@ -227,6 +244,30 @@ absl::StatusOr<std::shared_ptr<const pki::TrustStore>> BuildTrustStore(
         absl::StrCat("policy \"", policy.name(), "\" has no trust anchors"));
   }
   return store;
+}
+
+// Intermediate stores and AIA chasing (policy.proto TrustPolicy fields 12-13).
+absl::StatusOr<pki::IssuerSources> CompileIssuerSources(const v1::TrustPolicy& policy,
+                                                        const std::string& base_dir) {
+  pki::IssuerSources sources;
+  if (!policy.intermediate_stores().empty()) {
+    auto intermediates = std::make_shared<pki::TrustStore>();
+    absl::Status loaded = AddSources(policy, policy.intermediate_stores(), "intermediate_stores",
+                                     base_dir, intermediates.get());
+    if (!loaded.ok()) return loaded;
+    sources.intermediates = std::move(intermediates);
+  }
+  const v1::AiaFetching& aia = policy.aia_fetching();
+  if (aia.enabled()) {
+    sources.fetcher = std::make_shared<revocation::HttpIssuerFetcher>(
+        CompileFetchSettings(aia.fetch(), revocation::DefaultIssuerFetchPolicy()));
+  }
+  if (aia.max_fetches_per_request()) sources.max_fetches = aia.max_fetches_per_request();
+  if (aia.max_fetched_per_path()) sources.max_fetched_per_path = aia.max_fetched_per_path();
+  if (aia.max_certificates_per_response()) {
+    sources.max_certificates_per_response = aia.max_certificates_per_response();
+  }
+  return sources;
 }
 
 }  // namespace
@@ -289,6 +330,9 @@ absl::StatusOr<std::shared_ptr<const PolicySet>> PolicySet::FromText(
     if (!algorithms.ok()) return algorithms.status();
     compiled.verify.validation.algorithms = *algorithms;
     compiled.verify.validation.strict_anchor_checks = p.strict_anchor_checks();
+    absl::StatusOr<pki::IssuerSources> issuers = CompileIssuerSources(p, base_dir);
+    if (!issuers.ok()) return issuers.status();
+    compiled.verify.issuers = *std::move(issuers);
     compiled.profile = p.profile();
     for (const v1::TrustStore& store : p.trust_stores()) {
       if (store.source_case() == v1::TrustStore::kSystem) compiled.trusts_system_store = true;
@@ -311,8 +355,9 @@ absl::StatusOr<std::shared_ptr<const PolicySet>> PolicySet::FromText(
     set->authorization_ = *std::move(authorization);
   }
   // The version names the config and the trust material: the operator's label
-  // plus a hash of the canonical bundle and of every anchor, so a changed OS
-  // store or PEM file is a new version even under the same label.
+  // plus a hash of the canonical bundle, of every anchor and of every
+  // intermediate-store certificate, so a changed OS store or PEM file is a new
+  // version even under the same label.
   std::string canonical;
   {
     google::protobuf::io::StringOutputStream stream(&canonical);
@@ -323,6 +368,10 @@ absl::StatusOr<std::shared_ptr<const PolicySet>> PolicySet::FromText(
   for (const auto& [name, policy] : set->policies_) {
     for (const auto& anchor : policy.verify.trust_store->anchors()) {
       canonical += anchor->certificate->sha256();
+    }
+    if (const auto& intermediates = policy.verify.issuers.intermediates) {
+      canonical += "intermediates";
+      for (const auto& entry : intermediates->anchors()) canonical += entry->certificate->sha256();
     }
   }
   set->version_ = absl::StrCat(bundle.version(), "+",

@@ -52,6 +52,13 @@ v1::AuditRecord MakeAuditRecord(const v1::VerifyRequest& request,
     record.add_revocation(absl::StrCat(v1::RevocationResult::State_Name(r.state()), "@",
                                        r.chain_index(), " ", r.source()));
   }
+  for (const v1::IssuerFetch& fetch : response.issuer_fetches()) {
+    record.add_issuer_fetches(absl::StrCat(v1::IssuerFetch::Outcome_Name(fetch.outcome()), " ",
+                                           fetch.url()));
+    for (const std::string& sha256 : fetch.certificate_sha256()) {
+      record.add_fetched_certificate_sha256(sha256);
+    }
+  }
   record.set_duration_micros(absl::ToInt64Microseconds(absl::Now() - start));
   *record.mutable_evaluated_at() = response.evaluated_at();
   return record;

@@ -67,6 +67,16 @@ Metrics::Metrics()
                    .Name("chainverify_revocation_fetches")
                    .Help("Revocation data fetches by outcome (cache hit, miss, ...), running totals.")
                    .Register(*registry_)),
+      issuer_fetches_(BuildGauge()
+                          .Name("chainverify_issuer_fetches")
+                          .Help("AIA caIssuers fetches by outcome (cache hit, miss, coalesced, "
+                                "failure, refused), running totals.")
+                          .Register(*registry_)),
+      completed_chains_(BuildCounter()
+                            .Name("chainverify_chains_completed_total")
+                            .Help("Verified chains that needed an issuer the peer did not send, "
+                                  "by where it came from (intermediate_store, aia_fetch).")
+                            .Register(*registry_)),
       caches_(BuildGauge()
                   .Name("chainverify_verifier_cache")
                   .Help("Parsed-certificate, signature and whole-result caches: hits, misses, evictions "
@@ -102,6 +112,14 @@ void Metrics::OnDecision(const v1::VerifyResponse& response, const pki::SearchSt
             {"status", v1::Status_Name(response.status())}})
       .Increment();
   latency_.Observe(absl::ToDoubleSeconds(latency));
+  bool from_store = false;
+  bool fetched = false;
+  for (const v1::CertificateDetails& cert : response.verified_chain()) {
+    from_store |= cert.source() == v1::INTERMEDIATE_STORE;
+    fetched |= cert.source() == v1::AIA_FETCH;
+  }
+  if (from_store) completed_chains_.Add({{"source", "intermediate_store"}}).Increment();
+  if (fetched) completed_chains_.Add({{"source", "aia_fetch"}}).Increment();
   iterations_.Observe(stats.iterations);
   signature_checks_.Observe(stats.signature_checks);
 }
@@ -124,6 +142,10 @@ void Metrics::SetPolicy(const std::string& version, uint64_t reload_failures,
 
 void Metrics::SetFetchTotals(const std::string& outcome, double total) {
   fetches_.Add({{"outcome", outcome}}).Set(total);
+}
+
+void Metrics::SetIssuerFetchTotals(const std::string& outcome, double total) {
+  issuer_fetches_.Add({{"outcome", outcome}}).Set(total);
 }
 
 void Metrics::SetCacheStats(const std::string& cache, const std::string& counter,

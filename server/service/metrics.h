@@ -51,6 +51,8 @@ class Metrics : public DecisionObserver {
   // Revocation fetches by outcome ("hit", "miss", "coalesced", "failure",
   // "refused"), as running totals.
   void SetFetchTotals(const std::string& outcome, double total);
+  // AIA caIssuers fetches by outcome (same outcomes), as running totals.
+  void SetIssuerFetchTotals(const std::string& outcome, double total);
 
   // Shared verifier caches (pki/caches.h): `cache` is "certificates",
   // "signatures" or "results", `counter` one of "hits", "misses", "evictions" (running
@@ -81,6 +83,8 @@ class Metrics : public DecisionObserver {
   prometheus::Gauge& reload_failures_;
   prometheus::Gauge& earliest_anchor_expiry_;
   prometheus::Family<prometheus::Gauge>& fetches_;
+  prometheus::Family<prometheus::Gauge>& issuer_fetches_;
+  prometheus::Family<prometheus::Counter>& completed_chains_;
   prometheus::Family<prometheus::Gauge>& caches_;
   prometheus::Gauge& audit_records_lost_;
   absl::Mutex mu_;

@@ -554,6 +554,9 @@ class PoliciesLoad(unittest.TestCase):
         shutil.copy(os.path.join(ROOT, "deploy", "policy", "example.textproto"), directory)
         make_tls(directory)
         shutil.copy(os.path.join(directory, "ca.pem"), os.path.join(directory, "fleet-root.pem"))
+        # The fleet's intermediate store it names (any certificate will do here).
+        shutil.copy(os.path.join(directory, "ca.pem"),
+                    os.path.join(directory, "fleet-intermediates.pem"))
         result = self.check_policy(os.path.join(directory, "example.textproto"))
         self.assertEqual(result.returncode, 0, result.stdout)
         result = self.check_policy(os.path.join(ROOT, "deploy", "policy", "default.textproto"))

@@ -55,12 +55,14 @@ v1::AuditRecord FullRecord() {
   r.mutable_evaluated_at()->set_seconds(1700000001);
   r.add_revocation("GOOD@0 ocsp");
   r.set_denied_reason("caller \"x\" is not granted policy \"y\"");
+  r.add_issuer_fetches("FETCHED http://ca.example/int.der");
+  r.add_fetched_certificate_sha256(std::string(64, 'e'));
   return r;
 }
 
 TEST(RecordToJsonLineTest, CoversEveryField) {
   // A new AuditRecord field needs a line in RecordToJsonLine (and FullRecord).
-  EXPECT_EQ(v1::AuditRecord::descriptor()->field_count(), 21);
+  EXPECT_EQ(v1::AuditRecord::descriptor()->field_count(), 23);
   const v1::AuditRecord record = FullRecord();
   for (int i = 0; i < v1::AuditRecord::descriptor()->field_count(); ++i) {
     const auto* field = v1::AuditRecord::descriptor()->field(i);

@@ -12,8 +12,10 @@
 namespace chainverify::policy {
 namespace {
 
+using ::chainverify::testing::IntermediateSpec;
 using ::chainverify::testing::MustIssue;
 using ::chainverify::testing::RootSpec;
+using ::chainverify::testing::TestCert;
 
 std::string WriteRoot() {
   static const std::string path = [] {
@@ -44,6 +46,41 @@ TEST(PolicyStoreTest, LoadsNamedPoliciesWithDefault) {
   EXPECT_TRUE((*set)->Find("b")->allow_request_verification_time);
   EXPECT_EQ((*set)->Find("b")->verify.trust_store->size(), 1u);
   EXPECT_EQ((*set)->Find("nope"), nullptr);
+}
+
+// Intermediate stores load like trust stores, count in the version, and are
+// refused with the field named when a source is bad.
+TEST(PolicyStoreTest, IntermediateStoresAreLoadedAndVersioned) {
+  WriteRoot();
+  const std::string dir = std::getenv("TEST_TMPDIR");
+  const TestCert root = MustIssue(RootSpec("Store Root"), nullptr);
+  const std::string policy = R"(version: "s1" default_policy: "a"
+      policies { name: "a" trust_stores { pem_file: "root.pem" }
+                 intermediate_stores { pem_file: "intermediates.pem" }
+                 aia_fetching { enabled: true max_fetches_per_request: 2 } })";
+  std::ofstream(dir + "/intermediates.pem", std::ios::trunc)
+      << MustIssue(IntermediateSpec("CA 1"), &root).pem()
+      << MustIssue(IntermediateSpec("CA 2"), &root).pem();
+  auto first = Load(policy);
+  ASSERT_TRUE(first.ok()) << first.status();
+  const CompiledPolicy* a = (*first)->Find("a");
+  ASSERT_NE(a->verify.issuers.intermediates, nullptr);
+  EXPECT_EQ(a->verify.issuers.intermediates->size(), 2u);
+  EXPECT_NE(a->verify.issuers.fetcher, nullptr);
+  EXPECT_EQ(a->verify.issuers.max_fetches, 2);
+  EXPECT_EQ(a->verify.issuers.max_fetched_per_path, 3);  // 0 means 3.
+
+  std::ofstream(dir + "/intermediates.pem", std::ios::trunc)
+      << MustIssue(IntermediateSpec("CA 3"), &root).pem();
+  auto second = Load(policy);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_NE((*first)->version(), (*second)->version()) << "the store is part of the version";
+
+  std::ofstream(dir + "/intermediates.pem", std::ios::trunc) << "-----BEGIN CERTIFICATE-----\nAA==\n"
+                                                              << "-----END CERTIFICATE-----\n";
+  auto bad = Load(policy);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_TRUE(absl::StrContains(bad.status().message(), "intermediate_stores")) << bad.status();
 }
 
 TEST(PolicyStoreTest, LoadsJson) {
@@ -104,12 +141,18 @@ TEST(PolicyStoreTest, ExamplePolicyLoads) {
   ASSERT_TRUE(in) << "deploy/policy/example.textproto not in runfiles";
   std::stringstream text;
   text << in.rdbuf();
-  std::ofstream(absl::StrCat(std::getenv("TEST_TMPDIR"), "/fleet-root.pem"))
-      << MustIssue(RootSpec("Fleet Root"), nullptr).pem();
+  const TestCert fleet_root = MustIssue(RootSpec("Fleet Root"), nullptr);
+  std::ofstream(absl::StrCat(std::getenv("TEST_TMPDIR"), "/fleet-root.pem")) << fleet_root.pem();
+  std::ofstream(absl::StrCat(std::getenv("TEST_TMPDIR"), "/fleet-intermediates.pem"))
+      << MustIssue(IntermediateSpec("Fleet Issuing CA"), &fleet_root).pem();
   auto set = Load(text.str());
   ASSERT_TRUE(set.ok()) << set.status();
   const CompiledPolicy* internal = (*set)->Find("internal");
   ASSERT_NE(internal, nullptr);
+  ASSERT_NE(internal->verify.issuers.intermediates, nullptr);
+  EXPECT_EQ(internal->verify.issuers.intermediates->size(), 1u);
+  EXPECT_NE((*set)->Find("public")->verify.issuers.fetcher, nullptr);
+  EXPECT_EQ(internal->verify.issuers.fetcher, nullptr);
   EXPECT_TRUE(internal->verify.rules.revocation_hard_fail);
   EXPECT_TRUE(internal->verify.rules.fetch_ocsp);
   ASSERT_EQ(internal->verify.rules.pins.size(), 1u);
