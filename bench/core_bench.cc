@@ -13,12 +13,18 @@
 //   fleet: distinct leaves under one intermediate path, whose certificates
 //          and edges were seen once before (one warming verification);
 //   warm:  the same upload repeated (answered by the whole-result cache).
+// Then the incomplete-chain regimes (RunIncompleteChains) against the fleet
+// regime's complete upload.
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,6 +38,8 @@
 #include "server/pki/hostname_match.h"
 #include "server/pki/trust_store.h"
 #include "server/pki/verifier.h"
+#include "server/revocation/aia_fetcher.h"
+#include "tests/integration/server_process.h"
 #include "tests/testutil/test_pki.h"
 
 namespace chainverify {
@@ -127,8 +135,10 @@ struct Side {
 
 class Ours {
  public:
-  Ours(const Pki& p, pki::VerifierCaches* caches) {
+  Ours(const Pki& p, pki::VerifierCaches* caches,
+       pki::IssuerSources issuers = pki::IssuerSources()) {
     policy_.trust_store = p.store;
+    policy_.issuers = std::move(issuers);
     policy_.caches = caches;
     // The policy never changes, so whole results may be cached (as the
     // server does per compiled policy); only the warm regime repeats one.
@@ -148,35 +158,46 @@ class Ours {
   pki::PeerName peer_;
 };
 
-// Times ours and the baseline on `uploads`, alternating which goes first,
-// each upload once per side (cycling when `repeat`), for at most
-// kCellSeconds per side. `before_ours` runs inside our timed region.
-template <typename F>
-void RunCell(const std::vector<std::vector<std::string>>& uploads, bool repeat, Ours& ours,
-             bench::NaiveBaseline& naive, F before_ours, Side* o, Side* n) {
-  for (size_t i = 0; repeat || i < uploads.size(); ++i) {
-    const std::vector<std::string>& u = uploads[i % uploads.size()];
+using VerifyFn = std::function<bool(const std::vector<std::string>&)>;
+
+// Times `a` on `a_uploads` and `b` on `b_uploads`, alternating which goes
+// first, the i-th upload of each once per side (cycling when `repeat`), for
+// at most kCellSeconds per side.
+void RunPair(const std::vector<std::vector<std::string>>& a_uploads, const VerifyFn& a,
+             const std::vector<std::vector<std::string>>& b_uploads, const VerifyFn& b,
+             bool repeat, Side* sa, Side* sb) {
+  for (size_t i = 0; repeat || i < a_uploads.size(); ++i) {
     for (int k = 0; k < 2; ++k) {
-      const bool ours_turn = (k == 0) == (i % 2 == 0);
+      const bool a_turn = (k == 0) == (i % 2 == 0);
       const double start = Now();
-      bool ok;
-      if (ours_turn) {
-        before_ours();
-        ok = ours.Verify(u);
-      } else {
-        ok = naive.Verify(u);
-      }
+      const bool ok = a_turn ? a(a_uploads[i % a_uploads.size()])
+                             : b(b_uploads[i % b_uploads.size()]);
       const double elapsed = Now() - start;
       if (!ok) {
-        std::fprintf(stderr, "%s rejected a valid chain\n", ours_turn ? "core" : "naive");
+        std::fprintf(stderr, "%s rejected a valid chain\n", a_turn ? "first side" : "second side");
         std::exit(1);
       }
-      Side* side = ours_turn ? o : n;
+      Side* side = a_turn ? sa : sb;
       side->seconds += elapsed;
       ++side->count;
     }
-    if (o->seconds > kCellSeconds && n->seconds > kCellSeconds) break;
+    if (sa->seconds > kCellSeconds && sb->seconds > kCellSeconds) break;
   }
+}
+
+// Ours against the naive baseline on the same uploads. `before_ours` runs
+// inside our timed region.
+template <typename F>
+void RunCell(const std::vector<std::vector<std::string>>& uploads, bool repeat, Ours& ours,
+             bench::NaiveBaseline& naive, F before_ours, Side* o, Side* n) {
+  RunPair(
+      uploads,
+      [&](const std::vector<std::string>& u) {
+        before_ours();
+        return ours.Verify(u);
+      },
+      uploads, [&](const std::vector<std::string>& u) { return naive.Verify(u); }, repeat, o,
+      n);
 }
 
 struct Ratio {
@@ -188,6 +209,93 @@ void Row(const char* regime, const Pki& p, int length, int extras, const Side& o
   std::printf("%-6s %-9s %5d %6d %12.0f %12.0f %8.2fx %6d\n", regime, p.name.c_str(), length,
               extras, o.rate(), n.rate(), o.rate() / n.rate(), o.count);
   std::fflush(stdout);
+}
+
+// Incomplete chains (README "Incomplete chains"): leaf-only uploads completed
+// from an intermediate store of kStoreSize certificates, and from the AIA
+// fetch cache (a real fetch from python3's http.server on loopback, then
+// cache hits), each interleaved with the complete upload (leaf,
+// intermediate, root) of the fleet regime: distinct leaves under one
+// intermediate whose certificate and edges were seen before.
+constexpr int kStoreSize = 10000;
+
+void RunIncompleteChains(const Pki& p, int* serial) {
+  std::vector<TestCert> ints = MakeIntermediates(p, 1, ++*serial);
+  const TestCert& ica = ints.back();
+  const std::string www = absl::StrCat(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp",
+                                       "/chainverify-bench-aia-", getpid());
+  mkdir(www.c_str(), 0755);
+  std::ofstream(www + "/ica.der", std::ios::binary) << ica.der;
+  const int port = testing::FreeLoopbackPort();
+  testing::HelperProcess http({"/usr/bin/python3", "-m", "http.server", absl::StrCat(port),
+                               "--bind", "127.0.0.1", "--directory", www},
+                              port);
+  const std::string url = absl::StrCat("http://127.0.0.1:", port, "/ica.der");
+
+  // The store: the issuing CA among kStoreSize - 1 others.
+  auto store = std::make_shared<pki::TrustStore>();
+  TestKey ec = TestKey::Generate(KeyType::kEcP256);
+  TestCert other_root = MustIssue(testing::RootSpec("Store Filler Root"), nullptr, ec);
+  for (int i = 0; i < kStoreSize - 1; ++i) {
+    pki::ParseError error;
+    store->Add(pki::Certificate::Parse(
+                   MustIssue(testing::IntermediateSpec(absl::StrCat("Fleet CA ", i)),
+                             &other_root, ec)
+                       .der,
+                   &error),
+               "bench-store");
+  }
+  pki::ParseError error;
+  store->Add(pki::Certificate::Parse(ica.der, &error), "bench-store");
+
+  pki::IssuerSources from_store;
+  from_store.intermediates = store;
+  revocation::FetchPolicy fetch = revocation::DefaultIssuerFetchPolicy();
+  fetch.allowed_hosts = {"127.0.0.1"};
+  fetch.allow_private_addresses = true;
+  pki::IssuerSources from_aia;
+  from_aia.fetcher = std::make_shared<revocation::HttpIssuerFetcher>(fetch);
+
+  std::vector<std::vector<std::string>> complete, leaf_only;
+  for (int i = 0; i < 400; ++i) {
+    CertSpec spec = testing::LeafSpec(absl::StrCat("leaf ", ++*serial), {kHost});
+    spec.key_type = p.type;
+    spec.ca_issuers_urls = {url};
+    const std::string leaf = MustIssue(spec, &ica, p.leaf_key).der;
+    complete.push_back({leaf, ica.der, p.root.der});
+    leaf_only.push_back({leaf});
+  }
+
+  std::printf(
+      "\nincomplete chains, %s, leaf + intermediate + root: leaf-only uploads vs the complete "
+      "upload (fleet regime), interleaved\n\n%-28s %12s %12s %8s %6s\n",
+      p.name.c_str(), "regime", "leaf-only/s", "complete/s", "ratio", "n");
+  double ratios[2] = {0, 0};
+  const char* names[2] = {"store (10,000 certificates)", "aia (fetch cache)"};
+  for (int r = 0; r < 2; ++r) {
+    pki::VerifierCaches caches({});
+    Ours complete_side(p, &caches);
+    Ours leaf_side(p, &caches, r == 0 ? from_store : from_aia);
+    // Warm both the way the fleet regime is warm: the intermediate and its
+    // edges seen once, and (AIA) its one real fetch.
+    if (!complete_side.Verify({MakeLeaf(p, ica, ++*serial), ica.der, p.root.der}) ||
+        !leaf_side.Verify(leaf_only.back())) {
+      std::fprintf(stderr, "%s: warming verification failed (is python3 there?)\n", names[r]);
+      std::exit(1);
+    }
+    Side l, c;
+    RunPair(
+        leaf_only, [&](const std::vector<std::string>& u) { return leaf_side.Verify(u); },
+        complete, [&](const std::vector<std::string>& u) { return complete_side.Verify(u); },
+        false, &l, &c);
+    ratios[r] = l.rate() / c.rate();
+    std::printf("%-28s %12.0f %12.0f %8.2f %6d\n", names[r], l.rate(), c.rate(), ratios[r],
+                l.count);
+  }
+  std::printf("\nratio core_leaf_only_store_vs_complete = %.2f (target >= 0.8)\n", ratios[0]);
+  std::printf("ratio core_leaf_only_aia_cache_vs_complete = %.2f (target >= 0.8)\n", ratios[1]);
+  std::string ignored;
+  testing::RunCommand({"/bin/rm", "-rf", www}, &ignored);
 }
 
 void Run() {
@@ -267,6 +375,7 @@ void Run() {
   std::printf("ratio core_fleet_vs_naive = %.2f (target >= 5)\n", ratio.fleet);
   std::printf("ratio core_cold_vs_naive = %.2f (target >= 2)\n", ratio.cold);
   std::printf("ratio core_warm_vs_naive = %.2f (target >= 5)\n", ratio.warm);
+  RunIncompleteChains(pkis[0], &serial);
 }
 
 }  // namespace

@@ -31,11 +31,12 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 ALL_TARGETS=(certificate_fuzzer path_builder_fuzzer policy_fuzzer crl_fuzzer
-             ocsp_fuzzer verify_request_fuzzer)
+             ocsp_fuzzer verify_request_fuzzer issuer_response_fuzzer)
 # Largest input per target: a few certificates at most.
 declare -A MAX_LEN=(
   [certificate_fuzzer]=16384 [path_builder_fuzzer]=49152 [policy_fuzzer]=16384
   [crl_fuzzer]=32768 [ocsp_fuzzer]=16384 [verify_request_fuzzer]=49152
+  [issuer_response_fuzzer]=32768
 )
 
 seconds=60
