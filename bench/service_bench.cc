@@ -19,11 +19,14 @@
 //   bazel run -c opt //bench:service -- --seconds=10 --in_flight=64
 #include <sched.h>
 #include <sys/resource.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <map>
+#include <utility>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -49,12 +52,21 @@
 #include "tests/integration/server_process.h"
 #include "tests/testutil/test_pki.h"
 
-ABSL_FLAG(int, in_flight, 64, "Calls the client keeps outstanding.");
+ABSL_FLAG(int, in_flight, 64, "Calls the client keeps outstanding (--rss_seconds mode).");
+ABSL_FLAG(std::string, runs, "group_commit:64,group_commit:1,fsync:64,none:1",
+          "Comma-separated DURABILITY:IN_FLIGHT runs, each on a fresh server, each "
+          "running the phases; the target lines use group_commit at 64 and at 1.");
+ABSL_FLAG(std::string, keys, "rsa2048",
+          "Key type of the bench PKI (root, intermediate, leaves): rsa2048 or p256.");
+ABSL_FLAG(std::string, server_binary, "",
+          "The chainverifyd to measure (e.g. an older build, for before/after); "
+          "default: the one built with this benchmark.");
+ABSL_FLAG(int, fsync_samples, 400,
+          "1.5 KB appends + fsync timed on --audit_dir, for the latency targets.");
 ABSL_FLAG(int, seconds, 10,
           "Measured seconds per phase, in --rounds turns (after 1 s of warm-up).");
-ABSL_FLAG(std::string, durability, "group_commit,fsync",
-          "Comma-separated --audit_durability modes to run the phases under; the "
-          "ratio line uses the first.");
+ABSL_FLAG(std::string, durability, "group_commit",
+          "The --audit_durability of the --rss_seconds run.");
 ABSL_FLAG(int, rounds, 5, "Turns the phases take, each a share of --seconds.");
 ABSL_FLAG(std::string, phases, "echo,warm,fleet", "Comma-separated phases to run, in order.");
 ABSL_FLAG(int, echo_bytes, 3072, "Echo payload, each way.");
@@ -76,12 +88,15 @@ ABSL_FLAG(std::string, audit_dir, "/var/tmp",
 
 namespace {
 
+using ::chainverify::testing::CertSpec;
 using ::chainverify::testing::IntermediateSpec;
+using ::chainverify::testing::KeyType;
 using ::chainverify::testing::LeafSpec;
 using ::chainverify::testing::MustIssue;
 using ::chainverify::testing::RootSpec;
 using ::chainverify::testing::ServerProcess;
 using ::chainverify::testing::TestCert;
+using ::chainverify::testing::TestKey;
 namespace v1 = ::chainverify::v1;
 
 struct Pki {
@@ -91,21 +106,39 @@ struct Pki {
   std::vector<std::string> fleet_leaf_ders;
 };
 
-Pki MakePki(const std::string& dir, int fleet_leaves) {
+// `type` for every key: a fleet call then checks one signature of that type
+// (the leaf's, by the intermediate) and parses one key of that type.
+Pki MakePki(const std::string& dir, int fleet_leaves, KeyType type) {
   Pki pki;
   pki.dir = dir;
-  TestCert root = MustIssue(RootSpec("Bench Root"), nullptr);
-  TestCert intermediate = MustIssue(IntermediateSpec("Bench Intermediate"), &root);
+  auto with_keys = [type](CertSpec spec) {
+    spec.key_type = type;
+    return spec;
+  };
+  TestCert root = MustIssue(with_keys(RootSpec("Bench Root")), nullptr);
+  TestCert intermediate = MustIssue(with_keys(IntermediateSpec("Bench Intermediate")), &root);
   pki.intermediate_der = intermediate.der;
-  pki.warm_leaf_der = MustIssue(LeafSpec("warm", {"service.example.com"}), &intermediate).der;
+  pki.warm_leaf_der =
+      MustIssue(with_keys(LeafSpec("warm", {"service.example.com"})), &intermediate).der;
   pki.fleet_leaf_ders.reserve(fleet_leaves);
-  for (int i = 0; i < fleet_leaves; ++i) {
-    // One SAN for all, so every request names the same peer; each leaf has
-    // its own serial and signature, so its DER (and hash) is new.
-    pki.fleet_leaf_ders.push_back(
-        MustIssue(LeafSpec(absl::StrCat("fleet-", i), {"service.example.com"}), &intermediate)
-            .der);
+  // One leaf key for all (RSA generation is slow); each leaf still has its
+  // own serial and signature, so its DER (and hash) is new. One SAN for all,
+  // so every request names the same peer.
+  const TestKey leaf_key = TestKey::Generate(type, /*fresh=*/true);
+  pki.fleet_leaf_ders.resize(fleet_leaves);
+  std::vector<std::thread> makers;
+  const int threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  for (int t = 0; t < threads; ++t) {
+    makers.emplace_back([&, t] {
+      for (int i = t; i < fleet_leaves; i += threads) {
+        pki.fleet_leaf_ders[i] =
+            MustIssue(with_keys(LeafSpec(absl::StrCat("fleet-", i), {"service.example.com"})),
+                      &intermediate, leaf_key)
+                .der;
+      }
+    });
   }
+  for (std::thread& maker : makers) maker.join();
   std::ofstream(dir + "/root.pem") << root.pem();
   std::ofstream(dir + "/policy.textproto") << "version: \"bench-1\"\n"
                                               "default_policy: \"bench\"\n"
@@ -318,7 +351,8 @@ absl::StatusOr<ServerProcess> StartServer(const Pki& pki, const std::string& dur
        absl::StrSplit(absl::GetFlag(FLAGS_server_args), ' ', absl::SkipEmpty())) {
     args.emplace_back(arg);
   }
-  std::string binary = ::chainverify::testing::Runfile("server/chainverifyd");
+  std::string binary = absl::GetFlag(FLAGS_server_binary);
+  if (binary.empty()) binary = ::chainverify::testing::Runfile("server/chainverifyd");
   const std::string cpus = absl::GetFlag(FLAGS_server_cpus);
   if (!cpus.empty()) {
     args.insert(args.begin(), {"-c", cpus, binary});
@@ -333,10 +367,10 @@ void RemoveAuditDir(const std::string& audit_log) {
   ::chainverify::testing::RunCommand({"/bin/rm", "-rf", dir}, &out);
 }
 
-void PrintRow(const char* durability, Kind kind, PhaseResult* r) {
+void PrintRow(const char* durability, int in_flight, Kind kind, PhaseResult* r) {
   const double rps = static_cast<double>(r->ok) / r->seconds;
   const double calls = static_cast<double>(std::max<int64_t>(1, r->ok + r->failed));
-  std::printf("%-13s %-6s %10.0f %9.2f %9.2f %12.3f %12.3f %8lld\n", durability,
+  std::printf("%-13s %9d %-10s %10.0f %9.2f %9.2f %12.3f %12.3f %8lld\n", durability, in_flight,
               KindName(kind), rps, Percentile(&r->latencies, 0.50),
               Percentile(&r->latencies, 0.99), r->server_cpu_ms / calls,
               r->client_cpu_ms / calls, static_cast<long long>(r->failed));
@@ -380,9 +414,9 @@ int RunRss(const Pki& pki, int in_flight, int seconds) {
   PhaseResult r = load.Run(Kind::kMixed, in_flight, absl::Seconds(seconds), pid);
   sampling.store(false);
   sampler.join();
-  std::printf("\n%-13s %-6s %10s %9s %9s %12s %12s %8s\n", "durability", "phase", "RPC/s",
-              "p50 ms", "p99 ms", "srv ms/RPC", "cli ms/RPC", "failed");
-  PrintRow(durability.c_str(), Kind::kMixed, &r);
+  std::printf("\n%-13s %9s %-10s %10s %9s %9s %12s %12s %8s\n", "durability", "in_flight",
+              "phase", "RPC/s", "p50 ms", "p99 ms", "srv ms/RPC", "cli ms/RPC", "failed");
+  PrintRow(durability.c_str(), in_flight, Kind::kMixed, &r);
   // The caches fill during the first minute (the certificate cache up to
   // --cert_cache_bytes), so growth is measured from there, and over the
   // second half of the run.
@@ -419,11 +453,47 @@ int RunRss(const Pki& pki, int in_flight, int seconds) {
   return 0;
 }
 
+// The disk's own latency, the floor under any durable answer: `samples`
+// appends of one 1.5 KB record-sized line to a file in `dir`, each followed by
+// fsync. Returns the p50 and p99 in ms.
+std::pair<double, double> MeasureFsync(const std::string& dir, int samples) {
+  const std::string path = absl::StrCat(dir, "/chainverify-bench-fsync-", getpid());
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return {0, 0};
+  const std::string line(1535, 'x');
+  std::vector<absl::Duration> latencies;
+  for (int i = 0; i < samples; ++i) {
+    const absl::Time start = absl::Now();
+    if (write(fd, (line + "\n").data(), line.size() + 1) < 0 || fsync(fd) != 0) break;
+    latencies.push_back(absl::Now() - start);
+  }
+  close(fd);
+  unlink(path.c_str());
+  return {Percentile(&latencies, 0.50), Percentile(&latencies, 0.99)};
+}
+
+struct RunSpec {
+  std::string durability;
+  int in_flight;
+};
+
+absl::StatusOr<std::vector<RunSpec>> ParseRuns(const std::string& text) {
+  std::vector<RunSpec> runs;
+  for (absl::string_view item : absl::StrSplit(text, ',', absl::SkipEmpty())) {
+    std::pair<std::string, std::string> parts = absl::StrSplit(item, absl::MaxSplits(':', 1));
+    RunSpec run{parts.first, 0};
+    if (!absl::SimpleAtoi(parts.second, &run.in_flight) || run.in_flight < 1) {
+      return absl::InvalidArgumentError(absl::StrCat("--runs: \"", item, "\" is not DURABILITY:N"));
+    }
+    runs.push_back(run);
+  }
+  return runs;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
-  const int in_flight = std::max(1, absl::GetFlag(FLAGS_in_flight));
   const int seconds = std::max(1, absl::GetFlag(FLAGS_seconds));
   if (!PinSelf(absl::GetFlag(FLAGS_client_cpus))) {
     std::fprintf(stderr, "cannot pin to --client_cpus\n");
@@ -432,30 +502,62 @@ int main(int argc, char** argv) {
 
   char pki_dir[] = "/tmp/chainverify-bench-pki-XXXXXX";
   if (mkdtemp(pki_dir) == nullptr) return 1;
+  const std::string keys = absl::GetFlag(FLAGS_keys);
+  if (keys != "rsa2048" && keys != "p256") {
+    std::fprintf(stderr, "--keys must be rsa2048 or p256\n");
+    return 2;
+  }
+  absl::StatusOr<std::vector<RunSpec>> runs = ParseRuns(absl::GetFlag(FLAGS_runs));
+  if (!runs.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(runs.status().message()).c_str());
+    return 2;
+  }
   const absl::Time gen_start = absl::Now();
-  Pki pki = MakePki(pki_dir, std::max(1, absl::GetFlag(FLAGS_fleet_leaves)));
-  std::printf("generated %zu fleet leaves in %.1f s; %ld CPUs online; in flight %d; "
-              "server cpus [%s], client cpus [%s]\n",
-              pki.fleet_leaf_ders.size(), absl::ToDoubleSeconds(absl::Now() - gen_start),
-              sysconf(_SC_NPROCESSORS_ONLN), in_flight,
+  Pki pki = MakePki(pki_dir, std::max(1, absl::GetFlag(FLAGS_fleet_leaves)),
+                    keys == "rsa2048" ? KeyType::kRsa2048 : KeyType::kEcP256);
+  std::printf("generated %zu fleet leaves (%s) in %.1f s; %ld CPUs online; "
+              "server cpus [%s], client cpus [%s]; server %s\n",
+              pki.fleet_leaf_ders.size(), keys.c_str(),
+              absl::ToDoubleSeconds(absl::Now() - gen_start), sysconf(_SC_NPROCESSORS_ONLN),
               absl::GetFlag(FLAGS_server_cpus).empty() ? "any"
                                                        : absl::GetFlag(FLAGS_server_cpus).c_str(),
               absl::GetFlag(FLAGS_client_cpus).empty() ? "any"
-                                                       : absl::GetFlag(FLAGS_client_cpus).c_str());
+                                                       : absl::GetFlag(FLAGS_client_cpus).c_str(),
+              absl::GetFlag(FLAGS_server_binary).empty()
+                  ? "built with this benchmark"
+                  : absl::GetFlag(FLAGS_server_binary).c_str());
 
   if (absl::GetFlag(FLAGS_rss_seconds) > 0) {
-    return RunRss(pki, in_flight, absl::GetFlag(FLAGS_rss_seconds));
+    return RunRss(pki, std::max(1, absl::GetFlag(FLAGS_in_flight)),
+                  absl::GetFlag(FLAGS_rss_seconds));
   }
 
-  std::vector<std::string> modes = absl::StrSplit(absl::GetFlag(FLAGS_durability), ',');
-  std::vector<std::string> rows;
-  double first_echo = 0, first_warm = 0, echo_cpu = 0, warm_cpu = 0;
+  std::vector<Kind> kinds;
+  for (absl::string_view phase : absl::StrSplit(absl::GetFlag(FLAGS_phases), ',')) {
+    if (phase == "echo") {
+      kinds.push_back(Kind::kEcho);
+    } else if (phase == "warm") {
+      kinds.push_back(Kind::kWarm);
+    } else if (phase == "fleet") {
+      kinds.push_back(Kind::kFleet);
+    } else {
+      std::fprintf(stderr, "unknown phase \"%s\"\n", std::string(phase).c_str());
+      return 2;
+    }
+  }
   const int rounds = std::max(1, absl::GetFlag(FLAGS_rounds));
-  std::printf("%-13s %-6s %10s %9s %9s %12s %12s %8s\n", "durability", "phase", "RPC/s",
-              "p50 ms", "p99 ms", "srv ms/RPC", "cli ms/RPC", "failed");
-  for (size_t m = 0; m < modes.size(); ++m) {
+  const auto [fsync_p50, fsync_p99] =
+      MeasureFsync(absl::GetFlag(FLAGS_audit_dir), absl::GetFlag(FLAGS_fsync_samples));
+  std::printf("fsync of a 1.5 KB append on %s: p50 %.3f ms, p99 %.3f ms\n",
+              absl::GetFlag(FLAGS_audit_dir).c_str(), fsync_p50, fsync_p99);
+  std::printf("%-13s %9s %-10s %10s %9s %9s %12s %12s %8s\n", "durability", "in_flight",
+              "phase", "RPC/s", "p50 ms", "p99 ms", "srv ms/RPC", "cli ms/RPC", "failed");
+  // (durability, in flight, phase) -> totals, for the target lines.
+  std::map<std::tuple<std::string, int, Kind>, PhaseResult> results;
+  for (const RunSpec& run : *runs) {
     std::string audit_log;
-    absl::StatusOr<ServerProcess> server = StartServer(pki, modes[m], in_flight, &audit_log);
+    absl::StatusOr<ServerProcess> server =
+        StartServer(pki, run.durability, run.in_flight, &audit_log);
     if (!server.ok()) {
       std::fprintf(stderr, "cannot start chainverifyd: %s\n",
                    server.status().ToString().c_str());
@@ -464,29 +566,16 @@ int main(int argc, char** argv) {
     LoadGenerator load(
         grpc::CreateChannel(server->target(), grpc::InsecureChannelCredentials()), &pki,
         absl::GetFlag(FLAGS_echo_bytes));
-    std::fprintf(stderr, "chainverifyd pid %d (%s)\n", static_cast<int>(server->pid()),
-                 modes[m].c_str());
-    std::vector<Kind> kinds;
-    for (absl::string_view phase : absl::StrSplit(absl::GetFlag(FLAGS_phases), ',')) {
-      if (phase == "echo") {
-        kinds.push_back(Kind::kEcho);
-      } else if (phase == "warm") {
-        kinds.push_back(Kind::kWarm);
-      } else if (phase == "fleet") {
-        kinds.push_back(Kind::kFleet);
-      } else {
-        std::fprintf(stderr, "unknown phase \"%s\"\n", std::string(phase).c_str());
-        return 2;
-      }
-    }
+    std::fprintf(stderr, "chainverifyd pid %d (%s, %d in flight)\n",
+                 static_cast<int>(server->pid()), run.durability.c_str(), run.in_flight);
     // The phases take turns, --rounds times, each turn a share of --seconds,
     // so a change in the machine's other load hits them alike.
     std::vector<PhaseResult> totals(kinds.size());
-    for (Kind kind : kinds) load.Run(kind, in_flight, absl::Seconds(1), server->pid());
+    for (Kind kind : kinds) load.Run(kind, run.in_flight, absl::Seconds(1), server->pid());
     const absl::Duration turn = absl::Seconds(seconds) / rounds;
     for (int round = 0; round < rounds; ++round) {
       for (size_t k = 0; k < kinds.size(); ++k) {
-        PhaseResult r = load.Run(kinds[k], in_flight, turn, server->pid());
+        PhaseResult r = load.Run(kinds[k], run.in_flight, turn, server->pid());
         PhaseResult& total = totals[k];
         total.seconds += r.seconds;
         total.ok += r.ok;
@@ -500,22 +589,18 @@ int main(int argc, char** argv) {
     }
     for (size_t k = 0; k < kinds.size(); ++k) {
       PhaseResult& r = totals[k];
-      PrintRow(modes[m].c_str(), kinds[k], &r);
+      PrintRow(run.durability.c_str(), run.in_flight, kinds[k], &r);
       if (kinds[k] == Kind::kFleet &&
           r.fleet_leaves_total > static_cast<int64_t>(pki.fleet_leaf_ders.size())) {
         std::printf("    fleet reused leaves: %lld calls so far over %zu distinct leaves\n",
                     static_cast<long long>(r.fleet_leaves_total), pki.fleet_leaf_ders.size());
       }
-      const double rps = static_cast<double>(r.ok) / r.seconds;
-      const double calls = static_cast<double>(std::max<int64_t>(1, r.ok + r.failed));
-      const double cpu = (r.server_cpu_ms + r.client_cpu_ms) / calls;
-      if (m == 0 && kinds[k] == Kind::kEcho) first_echo = rps, echo_cpu = cpu;
-      if (m == 0 && kinds[k] == Kind::kWarm) first_warm = rps, warm_cpu = cpu;
+      results[{run.durability, run.in_flight, kinds[k]}] = std::move(r);
     }
     std::fflush(stdout);
     struct stat st;
     if (stat(audit_log.c_str(), &st) == 0) {
-      std::printf("    audit log (%s): %lld bytes\n", modes[m].c_str(),
+      std::printf("    audit log (%s): %lld bytes\n", run.durability.c_str(),
                   static_cast<long long>(st.st_size));
     }
     server->Stop();
@@ -523,14 +608,50 @@ int main(int argc, char** argv) {
   }
   std::string out;
   ::chainverify::testing::RunCommand({"/bin/rm", "-rf", pki_dir}, &out);
-  // With client and server sharing the cores, RPC/s follows CPU per RPC
-  // (both sides): this is what the ratio becomes once the machine is
-  // saturated, independent of other load.
-  if (echo_cpu > 0 && warm_cpu > 0) {
+
+  // The targets, from the default durability's runs.
+  auto find = [&](int in_flight, Kind kind) -> PhaseResult* {
+    auto it = results.find({"group_commit", in_flight, kind});
+    return it == results.end() ? nullptr : &it->second;
+  };
+  auto rps = [](const PhaseResult& r) { return static_cast<double>(r.ok) / r.seconds; };
+  auto per_call = [](double ms, const PhaseResult& r) {
+    return ms / static_cast<double>(std::max<int64_t>(1, r.ok + r.failed));
+  };
+  PhaseResult* echo64 = find(64, Kind::kEcho);
+  PhaseResult* warm64 = find(64, Kind::kWarm);
+  PhaseResult* fleet64 = find(64, Kind::kFleet);
+  if (echo64 != nullptr && warm64 != nullptr) {
+    // With client and server sharing the cores, RPC/s follows CPU per RPC
+    // (both sides): what the ratio becomes once the machine is saturated.
+    const double echo_cpu = per_call(echo64->server_cpu_ms + echo64->client_cpu_ms, *echo64);
+    const double warm_cpu = per_call(warm64->server_cpu_ms + warm64->client_cpu_ms, *warm64);
     std::printf("cpu per RPC (server + client): echo %.3f ms, warm %.3f ms; ratio %.2f\n",
                 echo_cpu, warm_cpu, echo_cpu / warm_cpu);
+    std::printf("ratio service_warm_vs_echo = %.2f (target >= 0.8)\n",
+                rps(*warm64) / rps(*echo64));
   }
-  std::printf("ratio service_warm_vs_echo = %.2f (target >= 0.8)\n",
-              first_echo > 0 ? first_warm / first_echo : 0.0);
+  if (echo64 != nullptr && fleet64 != nullptr) {
+    std::printf("ratio service_fleet_vs_echo = %.2f (target >= 0.5)\n",
+                rps(*fleet64) / rps(*echo64));
+    std::printf("max_ms service_fleet_extra_cpu_per_rpc = %.3f (target <= 0.08)\n",
+                per_call(fleet64->server_cpu_ms, *fleet64) -
+                    per_call(echo64->server_cpu_ms, *echo64));
+  }
+  PhaseResult* echo1 = find(1, Kind::kEcho);
+  if (echo1 != nullptr) {
+    const double echo_p50 = Percentile(&echo1->latencies, 0.50);
+    for (auto [kind, name, slack] : {std::make_tuple(Kind::kWarm, "warm", 0.25),
+                                     std::make_tuple(Kind::kFleet, "fleet", 0.5)}) {
+      PhaseResult* r = find(1, kind);
+      if (r == nullptr) continue;
+      std::printf("max_ms service_%s_p50_in_flight_1 = %.3f (target <= %.3f)\n", name,
+                  Percentile(&r->latencies, 0.50), echo_p50 + fsync_p50 + slack);
+    }
+  }
+  if (warm64 != nullptr && fleet64 != nullptr) {
+    std::printf("p99 at 64 in flight (group_commit): warm %.2f ms, fleet %.2f ms\n",
+                Percentile(&warm64->latencies, 0.99), Percentile(&fleet64->latencies, 0.99));
+  }
   return 0;
 }

@@ -10,8 +10,10 @@ namespace {
 
 // Per-certificate allowance beyond the DER: the EVP_PKEY (an RSA-2048 key
 // with its provider-side copy is a few KB), the X509 structure's decoded
-// names and extensions, our Certificate fields and the LRU bookkeeping.
-constexpr size_t kCertificateOverhead = 4096;
+// names and extensions, our Certificate fields and the LRU bookkeeping, and
+// the rendered CertificateDetails once a verdict shows it (another copy of the
+// DER plus about 1 KB of names and fingerprints).
+constexpr size_t kCertificateOverhead = 5120;
 
 std::string EdgeKey(const Certificate& child, const Certificate& issuer) {
   // Child first: the shard follows the child's hash, which is uniform.
@@ -26,7 +28,7 @@ VerifierCaches::VerifierCaches(const Options& options)
       results_(options.result_bytes) {}
 
 size_t VerifierCaches::CertificateCost(const Certificate& cert) {
-  return 2 * cert.der().size() + kCertificateOverhead;
+  return 3 * cert.der().size() + kCertificateOverhead;
 }
 
 CertificatePtr VerifierCaches::ParseCertificate(absl::string_view der, ParseError* error) {

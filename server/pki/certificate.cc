@@ -113,6 +113,14 @@ EvpPkeyPtr DecodePublicKey(X509_PUBKEY* pub, absl::string_view spki) {
 
 }  // namespace
 
+const v1::CertificateDetails& Certificate::Details(DetailsRenderer render) const {
+  absl::call_once(details_once_, [&] {
+    details_ = std::make_unique<v1::CertificateDetails>();
+    render(*this, details_.get());
+  });
+  return *details_;
+}
+
 bool Asn1TimeToAbsl(const ASN1_TIME* t, absl::Time* out) {
   struct tm tm = {};
   if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) return false;

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/call_once.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "server/pki/cert_errors.h"
@@ -89,6 +90,13 @@ class Certificate {
   // X509_get0_pubkey is null: see certificate.cc.)
   EVP_PKEY* public_key() const { return public_key_.get(); }
 
+  // The verdict's rendering of this certificate (certificate_details.cc),
+  // made by `render` on first use and kept with the certificate: it depends on
+  // the DER alone, and a shared certificate (a CA's, from the cache) is shown
+  // in many verdicts. Thread-safe; the only state filled after Parse.
+  using DetailsRenderer = void (*)(const Certificate&, v1::CertificateDetails*);
+  const v1::CertificateDetails& Details(DetailsRenderer render) const;
+
  private:
   Certificate() = default;
 
@@ -120,6 +128,8 @@ class Certificate {
       name_constraints_;
   std::vector<std::string> unhandled_critical_extensions_;
   int signature_nid_ = 0;
+  mutable absl::once_flag details_once_;
+  mutable std::unique_ptr<v1::CertificateDetails> details_;
 };
 
 // Converts an ASN1_TIME to absl::Time; false when unparsable.

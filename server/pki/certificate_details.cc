@@ -70,22 +70,10 @@ v1::CertificateError ToProto(const CertError& e) {
   return out;
 }
 
-}  // namespace
-
-void DescribeCertificate(const ChainEntry& entry, v1::CertificateDetails* out) {
-  const Certificate& cert = *entry.certificate;
+// Everything CertificateDetails says that depends on the certificate alone.
+void RenderDetails(const Certificate& cert, v1::CertificateDetails* out) {
   X509* x = cert.x509();
   out->set_der(cert.der());
-  switch (entry.source) {
-    case CertificateSource::kUpload: out->set_source(v1::REQUEST); break;
-    case CertificateSource::kTrustStore: out->set_source(v1::TRUST_STORE); break;
-    case CertificateSource::kIntermediateStore: out->set_source(v1::INTERMEDIATE_STORE); break;
-    case CertificateSource::kAiaFetch:
-      out->set_source(v1::AIA_FETCH);
-      out->set_fetched_from(*entry.fetched_from);
-      break;
-  }
-  out->set_request_index(entry.request_index);
   out->set_subject(NameToString(cert.subject()));
   out->set_issuer(NameToString(cert.issuer()));
   AddAttributes(cert.subject(), out->mutable_subject_attributes());
@@ -131,6 +119,23 @@ void DescribeCertificate(const ChainEntry& entry, v1::CertificateDetails* out) {
   out->set_signature_algorithm(OBJ_nid2ln(cert.signature_nid()));
   out->set_public_key_algorithm(OBJ_nid2sn(EVP_PKEY_get_base_id(cert.public_key())));
   out->set_public_key_bits(EVP_PKEY_get_bits(cert.public_key()));
+}
+
+}  // namespace
+
+void DescribeCertificate(const ChainEntry& entry, v1::CertificateDetails* out) {
+  // Rendered once per certificate (Certificate::Details), then copied.
+  *out = entry.certificate->Details(RenderDetails);
+  switch (entry.source) {
+    case CertificateSource::kUpload: out->set_source(v1::REQUEST); break;
+    case CertificateSource::kTrustStore: out->set_source(v1::TRUST_STORE); break;
+    case CertificateSource::kIntermediateStore: out->set_source(v1::INTERMEDIATE_STORE); break;
+    case CertificateSource::kAiaFetch:
+      out->set_source(v1::AIA_FETCH);
+      out->set_fetched_from(*entry.fetched_from);
+      break;
+  }
+  out->set_request_index(entry.request_index);
 }
 
 void FillVerdict(const VerifyResult& result, v1::VerifyResponse* response) {
