@@ -615,3 +615,51 @@ func TestServiceOverTLS(t *testing.T) {
 		}
 	})
 }
+
+func TestTLSVersionsAndResumption(t *testing.T) {
+	v := newVerifier(t, chainverify.Config{})
+	good := startHTTPS(t, serverCert(env.good, env.goodOCSP))
+	revoked := startHTTPS(t, serverCert(env.revoked, env.revokedOCSP))
+	for _, version := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		version := version
+		name := map[uint16]string{tls.VersionTLS12: "TLS 1.2", tls.VersionTLS13: "TLS 1.3"}[version]
+		t.Run(name, func(t *testing.T) {
+			cfg := v.TLSConfig(&tls.Config{ServerName: "localhost", MaxVersion: version,
+				ClientSessionCache: tls.NewLRUClientSessionCache(4)})
+			_, err := tls.Dial("tcp", revoked, cfg)
+			var verr *chainverify.VerificationError
+			if !errors.As(err, &verr) || verr.Response.GetStatus() != v1.Status_REVOKED {
+				t.Fatalf("revoked leaf: %v, want REVOKED", err)
+			}
+			var decisions []string
+			for i := 0; i < 2; i++ {
+				conn, err := tls.Dial("tcp", good, cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// TLS 1.3 delivers the session ticket after the handshake: read
+				// the response so that it arrives before the next dial.
+				io.WriteString(conn, "GET / HTTP/1.0\r\n\r\n")
+				io.ReadAll(conn)
+				conn.Close()
+				cs := conn.ConnectionState()
+				if cs.Version != version || cs.DidResume != (i == 1) {
+					t.Fatalf("dial %d: version %x, resumed %v", i, cs.Version, cs.DidResume)
+				}
+				verdict, ok := v.Verdict(cs)
+				if !ok {
+					t.Fatalf("dial %d: no verdict", i)
+				}
+				checkTrustedChain(t, verdict)
+				if rev := verdict.GetRevocation(); len(rev) == 0 || rev[0].GetState() != v1.RevocationResult_GOOD {
+					t.Errorf("dial %d: leaf revocation %v, want GOOD (stapled)", i, rev)
+				}
+				decisions = append(decisions, verdict.GetDecisionId())
+			}
+			// The resumed handshake was verified again: a new decision.
+			if decisions[0] == decisions[1] {
+				t.Errorf("the resumed connection reused decision %s", decisions[0])
+			}
+		})
+	}
+}

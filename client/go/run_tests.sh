@@ -3,9 +3,9 @@
 # Usage: run_tests.sh JUNIT_FILE
 #   env: CHAINVERIFYD, the server binary (default ../../bazel-bin/server/chainverifyd)
 # Offline, from Debian's packages only: generate.sh writes the stubs and the vendor/
-# links, then go build, go vet and gofmt run (one test case each) and `go test -json`,
-# whose every test and subtest becomes a test case of JUNIT_FILE. Exits non-zero on
-# any failure.
+# links; go build, go vet and gofmt run (one test case each); then the tests run under
+# the race detector (`go test -race -json`), every test and subtest a test case of
+# JUNIT_FILE. Exits non-zero on any failure.
 set -uo pipefail
 out="$(realpath -m "$1")"
 cd "$(dirname "$0")"
@@ -59,7 +59,7 @@ check "go vet ./..." go vet ./...
 check "gofmt" gofmt_clean
 
 test_rc=0
-go test -json -count=1 -timeout 600s ./... > "$work/test.json" 2> "$work/test.stderr" || test_rc=$?
+go test -race -json -count=1 -timeout 600s ./... > "$work/test.json" 2> "$work/test.stderr" || test_rc=$?
 # Build errors come on stderr; the converter files them under the failed package.
 cat "$work/test.stderr" >> "$work/test.json"
 "$work/gojunit" -exit "$test_rc" "${checks[@]}" < "$work/test.json" > "$out" || status=1
