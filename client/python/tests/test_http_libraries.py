@@ -9,6 +9,7 @@ import aiohttp
 import httpx
 import pytest
 import requests
+import urllib3
 
 import chainverify
 from chainverify.v1 import verifier_pb2
@@ -185,4 +186,35 @@ def test_aiohttp_trusted_and_untrusted(injected, tls_port, untrusted_port):
     status, body, error = asyncio.run(run())
     assert status == 200
     assert "s_server" in body
+    _assert_no_path(error)
+
+
+# --- an explicit context, without injection -----------------------------------------
+
+def test_explicit_context_with_urllib3_httpx_and_aiohttp(target, tls_port, untrusted_port):
+    ctx = chainverify.ChainverifySSLContext(target=target)
+    assert ssl.SSLContext is not type(ctx)  # nothing injected
+
+    pool = urllib3.PoolManager(ssl_context=ctx, retries=False)
+    assert pool.request("GET", _url(tls_port)).status == 200
+    with pytest.raises(urllib3.exceptions.SSLError) as info:
+        pool.request("GET", _url(untrusted_port))
+    _assert_no_path(info.value)
+
+    with httpx.Client(verify=ctx, timeout=20) as client:
+        assert client.get(_url(tls_port)).status_code == 200
+        with pytest.raises(httpx.ConnectError) as info:
+            client.get(_url(untrusted_port))
+    _assert_no_path(info.value)
+
+    async def run():
+        async with aiohttp.ClientSession() as session:
+            async with session.get(_url(tls_port), ssl=ctx) as resp:
+                status = resp.status
+            with pytest.raises(aiohttp.ClientConnectorCertificateError) as info:
+                await session.get(_url(untrusted_port), ssl=ctx)
+            return status, info.value
+
+    status, error = asyncio.run(run())
+    assert status == 200
     _assert_no_path(error)
