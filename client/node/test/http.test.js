@@ -7,6 +7,7 @@
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { execFileSync } = require('node:child_process');
+const { X509Certificate } = require('node:crypto');
 const fs = require('node:fs');
 const https = require('node:https');
 const path = require('node:path');
@@ -138,13 +139,14 @@ test('200 verifications, 8 at a time, use one connection to the service', async 
   const fwd = await CountingForwarder.start(env.target);
   const agent = new client.ChainverifyAgent({ target: fwd.target });
   try {
+    let started = 0;
     const statuses = [];
     const worker = async () => {
-      while (statuses.length < 200) {
-        statuses.push(null);
+      while (started < 200) {
+        started += 1;
         const { status, verdict } = await get(`https://localhost:${env.tlsPort}/`, { agent });
         assert.equal(verdict.verdict, 'TRUSTED');
-        statuses[statuses.indexOf(null)] = status;
+        statuses.push(status);
       }
     };
     await Promise.all(Array.from({ length: 8 }, worker));
@@ -161,9 +163,7 @@ test('the first call after the service is back succeeds', async () => {
   // call drops it, so the next call connects at once.
   const port = await freePort();
   const address = `127.0.0.1:${port}`;
-  const der = (name) => fs.readFileSync(path.join(env.dir, name));
-  const { X509Certificate } = require('node:crypto');
-  const chain = ['leaf.pem', 'inter.pem'].map((n) => new X509Certificate(der(n)).raw);
+  const chain = ['leaf.pem', 'inter.pem'].map((n) => new X509Certificate(fs.readFileSync(path.join(env.dir, n))).raw);
   await assert.rejects(client.verifyChain(chain, { host: 'localhost', target: address, deadlineMs: 3000 }),
     (err) => err.code === client.grpc.status.UNAVAILABLE);
   const fwd = await CountingForwarder.start(env.target, port);
