@@ -21,7 +21,7 @@ PACKAGES=(
   default-jdk-headless libgrpc-java libprotobuf-java protobuf-compiler-grpc-java-plugin junit4
   # Python client packaging and its HTTP-library tests (client/python).
   python3-venv python3-pip python3-wheel python3-setuptools python3-build
-  python3-requests python3-urllib3 python3-httpx python3-aiohttp
+  python3-requests python3-urllib3 python3-httpx python3-aiohttp python3-pytest
   # Alert rules and their tests (deploy/monitoring): prometheus and promtool.
   prometheus
 )

@@ -1,24 +1,19 @@
-"""chainverify client: ask the service whether a TLS peer's chain is trusted.
+"""The Verify RPC: one shared gRPC channel per (target, credentials), and the errors.
 
-Errors:
-  * ssl.SSLCertVerificationError: the service answered REJECTED (connect, wrap_socket,
-    ChainverifySSLContext). Its message names the status and the first error id; the
-    VerifyResponse is attached as `.verdict`. Match on `.verdict.status` and
-    `.verdict.errors[i].id`, never on the message text.
-  * ChainverifyUnavailable (a ConnectionError): the service could not be reached or
-    did not answer in time (gRPC UNAVAILABLE / DEADLINE_EXCEEDED). The connection to
-    the peer is closed: no answer means not trusted.
+Errors (all are ssl.SSLError, so TLS stacks such as asyncio, urllib3, requests, httpx
+and aiohttp report them as a failed handshake and close the connection):
+  * ssl.SSLCertVerificationError with `.verdict`: the service answered REJECTED
+    (raised by the TLS helpers; verify_chain() itself returns REJECTED verdicts).
+    Match on `.verdict.status` and `.verdict.errors[i].id`, never on the message.
+  * ChainverifyUnavailable (also a ConnectionError): the service could not be reached
+    or did not answer in time (gRPC UNAVAILABLE / DEADLINE_EXCEEDED). No answer
+    means not trusted.
   * ChainverifyError: any other RPC failure (INVALID_ARGUMENT, NOT_FOUND,
     PERMISSION_DENIED, ...); `.code` is the grpc.StatusCode.
-
-Stapled OCSP: Python's ssl module does not expose the OCSP response a server staples,
-so these helpers send none (`stapled_ocsp=b""`); policies that check revocation then
-rely on their own CRL/OCSP sources. verify_chain() accepts one if you have it.
 """
-import socket
 import ssl
+import threading
 
-import _ssl
 import grpc
 
 from chainverify.v1 import verifier_pb2
@@ -26,17 +21,24 @@ from chainverify.v1 import verifier_pb2_grpc
 
 DEFAULT_TARGET = "127.0.0.1:50051"
 
+# The keyword arguments verify_chain() takes besides the chain and the host name;
+# ChainverifySSLContext and inject_into_ssl() accept these.
+VERIFY_OPTIONS = frozenset(
+    ("target", "credentials", "policy", "usage", "timeout", "labels", "request_id"))
+
 _USAGES = {
     "server": verifier_pb2.SERVER_AUTH,
     "client": verifier_pb2.CLIENT_AUTH,
 }
 
 
-class ChainverifyError(Exception):
+class ChainverifyError(ssl.SSLError):
     """The service refused the request (any gRPC error but UNAVAILABLE/DEADLINE)."""
 
     def __init__(self, message, code=None, details=""):
-        super().__init__(message)
+        # (errno, strerror) like every ssl.SSLError: str() is the message, and code
+        # that reads `.strerror` (anyio does) finds a string.
+        super().__init__(1, message)
         self.code = code
         self.details = details
 
@@ -48,6 +50,66 @@ class ChainverifyUnavailable(ChainverifyError, ConnectionError):
     """
 
 
+class _Channels:
+    """Channels and stubs by (target, credentials), made on first use.
+
+    gRPC channels are thread-safe and multiplex concurrent calls over one HTTP/2
+    connection; the lock only guards the dictionary. A call that ends UNAVAILABLE
+    drops its channel (see drop()).
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._by_key = {}
+
+    def stub(self, target, credentials):
+        key = (target, credentials)
+        with self._lock:
+            entry = self._by_key.get(key)
+            if entry is None:
+                if credentials is None:
+                    channel = grpc.insecure_channel(target)
+                else:
+                    channel = grpc.secure_channel(target, credentials)
+                entry = (channel, verifier_pb2_grpc.ChainVerifierStub(channel))
+                self._by_key[key] = entry
+            return entry[1]
+
+    def drop(self, target, credentials, stub):
+        """Forgets the channel behind `stub` (if still cached) after UNAVAILABLE.
+
+        A channel that failed to connect waits out gRPC's reconnect backoff (up to
+        120 s), and a sync Python channel makes progress on a new connection only
+        while a call is waiting on it, which fail-fast calls do not: a service that
+        is back would stay unused for seconds to minutes. The next call opens a new
+        channel and connects at once, as the per-call channels did. The dropped one
+        is not closed (that would cancel other threads' calls on it); it goes away
+        with its last call.
+        """
+        with self._lock:
+            entry = self._by_key.get((target, credentials))
+            if entry is not None and entry[1] is stub:
+                del self._by_key[(target, credentials)]
+
+    def close(self):
+        with self._lock:
+            entries, self._by_key = list(self._by_key.values()), {}
+        for channel, _ in entries:
+            channel.close()
+
+
+_channels = _Channels()
+
+
+def close():
+    """Closes every shared channel; the next verification opens a new one.
+
+    gRPC channels do not survive fork(): a process that verified before forking
+    calls close() in the child before verifying there.
+    """
+    _channels.close()
+
+
 def _usage(usage):
     if isinstance(usage, int):
         return usage
@@ -57,13 +119,23 @@ def _usage(usage):
         raise ValueError("usage must be 'server' or 'client', not %r" % (usage,))
 
 
+def check_options(options):
+    """Raises TypeError for a keyword verify_chain() would not accept."""
+    unknown = sorted(set(options) - VERIFY_OPTIONS)
+    if unknown:
+        raise TypeError("unknown chainverify option(s) %s; expected some of %s"
+                        % (", ".join(unknown), ", ".join(sorted(VERIFY_OPTIONS))))
+
+
 def verify_chain(ders, host=None, usage="server", policy="", target=DEFAULT_TARGET,
                  credentials=None, timeout=10, stapled_ocsp=b"", labels=None,
                  request_id=""):
     """Verifies `ders` (DER certificates, leaf first, as the peer sent them).
 
     host: the name the caller meant to reach (DNS name or IP); None checks no name.
-    credentials: grpc.ChannelCredentials for a TLS service; None is plaintext.
+    credentials: grpc.ChannelCredentials for a TLS service; None is plaintext. Calls
+    with the same (target, credentials) share one channel (one connection).
+    timeout: seconds for this call.
     Returns the VerifyResponse (REJECTED is a normal answer, not an exception).
     Raises ChainverifyUnavailable / ChainverifyError on RPC failure.
     """
@@ -76,45 +148,23 @@ def verify_chain(ders, host=None, usage="server", policy="", target=DEFAULT_TARG
         request_id=request_id or "",
         labels=dict(labels or {}),
     )
-    if credentials is None:
-        channel = grpc.insecure_channel(target)
-    else:
-        channel = grpc.secure_channel(target, credentials)
+    stub = _channels.stub(target, credentials)
     try:
-        stub = verifier_pb2_grpc.ChainVerifierStub(channel)
         return stub.Verify(request, timeout=timeout)
     except grpc.RpcError as e:
         code = e.code() if hasattr(e, "code") else None
         details = e.details() if hasattr(e, "details") else str(e)
         message = "chainverify service at %s: %s: %s" % (
             target, code.name if code is not None else "error", details)
+        if code == grpc.StatusCode.UNAVAILABLE:
+            _channels.drop(target, credentials, stub)
         if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
             raise ChainverifyUnavailable(message, code, details) from e
         raise ChainverifyError(message, code, details) from e
-    finally:
-        channel.close()
 
 
-def peer_chain_der(ssl_sock):
-    """The certificates the peer sent in the handshake, DER, leaf first (unverified)."""
-    if hasattr(ssl_sock, "get_unverified_chain"):  # Python 3.13+
-        chain = ssl_sock.get_unverified_chain()
-    else:  # Python 3.10-3.12: the method exists on the internal _ssl object.
-        sslobj = getattr(ssl_sock, "_sslobj", None)
-        if sslobj is None or not hasattr(sslobj, "get_unverified_chain"):
-            raise RuntimeError("this Python cannot return the peer's certificate chain "
-                               "(needs 3.10+)")
-        chain = sslobj.get_unverified_chain()
-    out = []
-    for cert in chain or []:
-        if isinstance(cert, (bytes, bytearray)):
-            out.append(bytes(cert))
-        else:
-            out.append(cert.public_bytes(_ssl.ENCODING_DER))
-    return out
-
-
-def _rejection(resp):
+def rejection_error(resp):
+    """The ssl.SSLCertVerificationError for a REJECTED VerifyResponse (`.verdict`)."""
     status = verifier_pb2.Status.Name(resp.status) if resp.status in \
         verifier_pb2.Status.values() else str(resp.status)
     first = resp.errors[0].id if resp.errors else "no error id"
@@ -128,107 +178,23 @@ def _rejection(resp):
     return err
 
 
-def verify_ssl_socket(ssl_sock, host, **verify_kwargs):
-    """Verifies the chain of a handshaken SSLSocket; returns the VerifyResponse.
+def verdict_of(exc):
+    """The VerifyResponse of a rejection anywhere in `exc`'s chain, else None.
 
-    On anything but TRUSTED (or when the service cannot answer) the socket is closed
-    and SSLCertVerificationError (`.verdict` = the response) or ChainverifyError is
-    raised.
+    HTTP libraries wrap the TLS error in their own (requests.exceptions.SSLError,
+    httpx.ConnectError, aiohttp.ClientConnectorCertificateError, ...); this follows
+    __cause__, __context__ and exception arguments to the chainverify error.
     """
-    try:
-        ders = peer_chain_der(ssl_sock)
-        if not ders:
-            raise ssl.SSLCertVerificationError(1, "chainverify: peer sent no certificate")
-        resp = verify_chain(ders, host=host, **verify_kwargs)
-        if resp.verdict != verifier_pb2.TRUSTED:
-            raise _rejection(resp)
-        return resp
-    except BaseException:
-        ssl_sock.close()
-        raise
-
-
-def _unverified_context():
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    return ctx
-
-
-def wrap_socket(sock, server_hostname, context=None, **verify_kwargs):
-    """Handshakes on connected `sock` without verifying, then asks the service.
-
-    server_hostname is sent as SNI and checked by the service against the leaf.
-    Returns the SSLSocket when TRUSTED (the VerifyResponse is `.chainverify_verdict`);
-    otherwise closes it and raises (see the module docstring). `context`: an
-    SSLContext with check_hostname False and CERT_NONE (default: a fresh one).
-    verify_kwargs go to verify_chain (target, credentials, policy, usage, ...).
-    """
-    ctx = context or _unverified_context()
-    ssl_sock = ctx.wrap_socket(sock, server_hostname=server_hostname,
-                               do_handshake_on_connect=True)
-    resp = verify_ssl_socket(ssl_sock, server_hostname, **verify_kwargs)
-    ssl_sock.chainverify_verdict = resp
-    return ssl_sock
-
-
-def connect(host, port, server_hostname=None, connect_timeout=None, **verify_kwargs):
-    """Opens a TCP connection to host:port and returns a verified SSLSocket.
-
-    server_hostname defaults to `host`: the name sent as SNI and verified.
-    """
-    sock = socket.create_connection((host, port), timeout=connect_timeout)
-    try:
-        return wrap_socket(sock, server_hostname or host, **verify_kwargs)
-    except BaseException:
-        sock.close()
-        raise
-
-
-class ChainverifySSLContext(ssl.SSLContext):
-    """An SSLContext whose client connections are verified by the chainverify service.
-
-        ctx = ChainverifySSLContext(target="127.0.0.1:50051", policy="default")
-        http.client.HTTPSConnection("api.example.com", context=ctx)
-        urllib3.PoolManager(ssl_context=ctx)
-
-    OpenSSL's own verification is off (check_hostname False, CERT_NONE; do not turn it
-    back on); wrap_socket() handshakes, then asks the service with server_hostname as
-    the peer name and raises SSLCertVerificationError unless the verdict is TRUSTED.
-    urllib3 emits InsecureRequestWarning (it sees CERT_NONE) although every connection
-    is verified by the service. Only connected client sockets are supported: wrap_bio (asyncio) and server_side
-    raise NotImplementedError rather than connect unverified.
-    """
-
-    def __new__(cls, protocol=ssl.PROTOCOL_TLS_CLIENT, **_verify_kwargs):
-        return super().__new__(cls, protocol)
-
-    def __init__(self, protocol=ssl.PROTOCOL_TLS_CLIENT, **verify_kwargs):
-        super().__init__()
-        self.check_hostname = False
-        self.verify_mode = ssl.CERT_NONE
-        # Passed to verify_chain: target, credentials, policy, usage, timeout, labels.
-        self.chainverify_kwargs = dict(verify_kwargs)
-
-    def wrap_socket(self, sock, server_side=False, do_handshake_on_connect=True,
-                    suppress_ragged_eofs=True, server_hostname=None, session=None):
-        if server_side:
-            raise NotImplementedError("ChainverifySSLContext verifies servers only")
-        if not server_hostname:
-            raise ValueError("ChainverifySSLContext needs server_hostname (the name to "
-                             "verify)")
-        try:
-            sock.getpeername()
-        except OSError:
-            raise ValueError("ChainverifySSLContext.wrap_socket needs a connected socket")
-        ssl_sock = super().wrap_socket(
-            sock, server_side=False, do_handshake_on_connect=True,
-            suppress_ragged_eofs=suppress_ragged_eofs,
-            server_hostname=server_hostname, session=session)
-        ssl_sock.chainverify_verdict = verify_ssl_socket(
-            ssl_sock, server_hostname, **self.chainverify_kwargs)
-        return ssl_sock
-
-    def wrap_bio(self, *args, **kwargs):
-        raise NotImplementedError("ChainverifySSLContext does not verify wrap_bio "
-                                  "(asyncio) connections; use wrap_socket")
+    seen = set()
+    todo = [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        verdict = getattr(e, "verdict", None)
+        if isinstance(verdict, verifier_pb2.VerifyResponse):
+            return verdict
+        todo += [e.__cause__, e.__context__]
+        todo += [a for a in getattr(e, "args", ()) if isinstance(a, BaseException)]
+    return None
