@@ -48,37 +48,3 @@ def cc_grpc_proto_library(name, srcs, deps = [], visibility = None):
         deps = [":" + name, "@system//:grpc"],
         visibility = visibility,
     )
-
-# Debian's python3-grpcio-tools is not used: the same protoc with grpc_python_plugin.
-_GRPC_PYTHON_PLUGIN = "/usr/bin/grpc_python_plugin"
-
-def py_grpc_proto(name, srcs, protos, proto_root = "proto", visibility = None, testonly = False):
-    """Generates Python message (`_pb2.py`) and gRPC (`_pb2_grpc.py`) modules at build time.
-
-    `srcs`: labels of the .proto files (e.g. "//proto:protos"); `protos`: the same files
-    relative to `proto_root` (e.g. "chainverify/v1/verifier.proto"). The modules land in
-    the calling package as <package>/chainverify/v1/verifier_pb2.py, importable as
-    `chainverify.v1.verifier_pb2` from a runfiles tree (py_library `name`, imports ".").
-    Needs Debian's python3-protobuf and python3-grpcio at run time.
-    """
-    outs = []
-    for p in protos:
-        base = p[:-len(".proto")]
-        outs += [base + "_pb2.py", base + "_pb2_grpc.py"]
-    native.genrule(
-        name = name + "_codegen",
-        srcs = srcs,
-        outs = outs,
-        testonly = testonly,
-        cmd = ("%s -I%s -I%s --python_out=$(RULEDIR) --grpc_out=$(RULEDIR) " +
-               "--plugin=protoc-gen-grpc=%s $(SRCS)") %
-              (_PROTOC, proto_root, _WELL_KNOWN_TYPES, _GRPC_PYTHON_PLUGIN),
-    )
-    native.py_library(
-        name = name,
-        srcs = outs,
-        imports = ["."],
-        srcs_version = "PY3",
-        testonly = testonly,
-        visibility = visibility,
-    )
