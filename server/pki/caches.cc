@@ -32,13 +32,17 @@ size_t VerifierCaches::CertificateCost(const Certificate& cert) {
 }
 
 CertificatePtr VerifierCaches::ParseCertificate(absl::string_view der, ParseError* error) {
-  const std::string digest = Sha256(der);
-  if (std::optional<CertificatePtr> hit = certificates_.Get(digest)) {
+  return ParseCertificate(der, Sha256(der), error);
+}
+
+CertificatePtr VerifierCaches::ParseCertificate(absl::string_view der, const std::string& sha256,
+                                                ParseError* error) {
+  if (std::optional<CertificatePtr> hit = certificates_.Get(sha256)) {
     // Defence in depth: the bytes, not just their hash, must be the same.
     if ((*hit)->der() == der) return *std::move(hit);
   }
-  CertificatePtr cert = Certificate::Parse(der, error);
-  if (cert != nullptr) certificates_.Put(digest, cert, CertificateCost(*cert));
+  CertificatePtr cert = Certificate::Parse(der, error, &sha256);
+  if (cert != nullptr) certificates_.Put(sha256, cert, CertificateCost(*cert));
   return cert;
 }
 

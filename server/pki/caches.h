@@ -199,6 +199,9 @@ class VerifierCaches {
   // Certificate::Parse, through the cache. Only successes are kept: a failure
   // is cheap to recompute, and keeping it would let junk evict real entries.
   CertificatePtr ParseCertificate(absl::string_view der, ParseError* error);
+  // The same, given the raw SHA-256 of `der` (the cache key) already computed.
+  CertificatePtr ParseCertificate(absl::string_view der, const std::string& sha256,
+                                  ParseError* error);
 
   // The remembered result of X509_verify(child, issuer's key), if any.
   std::optional<bool> LookupSignature(const Certificate& child, const Certificate& issuer);

@@ -131,7 +131,8 @@ bool Asn1TimeToAbsl(const ASN1_TIME* t, absl::Time* out) {
   return true;
 }
 
-CertificatePtr Certificate::Parse(absl::string_view der, ParseError* error) {
+CertificatePtr Certificate::Parse(absl::string_view der, ParseError* error,
+                                  const std::string* sha256) {
   auto fail = [error](const CertErrorId& id, std::string why) {
     if (error != nullptr) *error = {&id, std::move(why)};
     return nullptr;
@@ -169,7 +170,7 @@ CertificatePtr Certificate::Parse(absl::string_view der, ParseError* error) {
   }
 
   cert->der_ = std::string(der);
-  cert->sha256_ = Sha256(der);
+  cert->sha256_ = sha256 != nullptr ? *sha256 : Sha256(der);
   unsigned char* spki = nullptr;
   int spki_len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &spki);
   if (spki_len <= 0) return fail(kPublicKeyInvalid, "cannot encode the public key");

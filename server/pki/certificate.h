@@ -38,7 +38,10 @@ class Certificate {
  public:
   // Parses one DER certificate. Rejects trailing data, and encodings RFC 5280
   // forbids that OpenSSL tolerates (see certificate.cc for the list).
-  static CertificatePtr Parse(absl::string_view der, ParseError* error);
+  // `sha256`, when given, is the caller's raw SHA-256 of `der`, not computed
+  // again.
+  static CertificatePtr Parse(absl::string_view der, ParseError* error,
+                              const std::string* sha256 = nullptr);
 
   // Borrowed; valid for the certificate's lifetime. Never modified after Parse
   // (OpenSSL's lazy caches are filled in Parse, so sharing across threads is safe).

@@ -21,7 +21,10 @@ void AppendField(std::string* out, absl::string_view field) {
   out->append(field.data(), field.size());
 }
 
-std::string ResultKey(const VerifyInput& input, const VerifyPolicy& policy) {
+// `upload_sha256[i]` is the raw SHA-256 of input.certificates[i]: the key
+// covers every uploaded byte through them, in order.
+std::string ResultKey(const VerifyInput& input, const VerifyPolicy& policy,
+                      const std::vector<std::string>& upload_sha256) {
   std::string data;
   const SearchLimits& l = policy.limits;
   const uintptr_t scope = reinterpret_cast<uintptr_t>(policy.result_cache_scope.get());
@@ -32,7 +35,7 @@ std::string ResultKey(const VerifyInput& input, const VerifyPolicy& policy) {
                                   l.max_paths_validated, "/", l.max_valid_paths));
   AppendField(&data, input.peer_name.value);
   AppendField(&data, input.stapled_ocsp_response);
-  for (const std::string& der : input.certificates) AppendField(&data, der);
+  for (const std::string& digest : upload_sha256) AppendField(&data, digest);
   return Sha256(data);
 }
 
@@ -76,18 +79,27 @@ bool HitSearchLimit(const VerifyResult& result) {
 // `parsed` and `store_candidates` (may be null) receive the parsed uploads and
 // the intermediate-store certificates the search weighed.
 VerifyResult VerifyChainUncached(const VerifyInput& input, const VerifyPolicy& policy,
+                                 std::vector<std::string> upload_sha256,
                                  std::vector<CertificatePtr>* parsed,
                                  std::vector<CertificatePtr>* store_candidates);
 
 }  // namespace
 
 VerifyResult VerifyChain(const VerifyInput& input, const VerifyPolicy& policy) {
+  // Each upload is hashed once: for the result key, the certificate cache
+  // and the caller's audit record (VerifyResult::upload_sha256).
+  std::vector<std::string> upload_sha256;
+  upload_sha256.reserve(input.certificates.size());
+  for (const std::string& der : input.certificates) upload_sha256.push_back(Sha256(der));
+
   const bool cacheable = policy.caches != nullptr && policy.result_cache_scope != nullptr &&
                          policy.trust_store != nullptr &&
                          !policy.rules.ChecksRevocation(!input.stapled_ocsp_response.empty());
-  if (!cacheable) return VerifyChainUncached(input, policy, nullptr, nullptr);
+  if (!cacheable) {
+    return VerifyChainUncached(input, policy, std::move(upload_sha256), nullptr, nullptr);
+  }
 
-  const std::string key = ResultKey(input, policy);
+  const std::string key = ResultKey(input, policy, upload_sha256);
   const int64_t now = Seconds(input.time);
   if (std::shared_ptr<const CachedResult> hit = policy.caches->LookupResult(key)) {
     if (hit->scope.lock() == policy.result_cache_scope &&
@@ -100,7 +112,8 @@ VerifyResult VerifyChain(const VerifyInput& input, const VerifyPolicy& policy) {
 
   std::vector<CertificatePtr> uploads;
   std::vector<CertificatePtr> store_candidates;
-  VerifyResult result = VerifyChainUncached(input, policy, &uploads, &store_candidates);
+  VerifyResult result = VerifyChainUncached(input, policy, std::move(upload_sha256), &uploads,
+                                            &store_candidates);
   if (HitSearchLimit(result) || !result.issuer_fetches.empty()) return result;
 
   Window window(now);
@@ -144,6 +157,7 @@ VerifyResult VerifyChain(const VerifyInput& input, const VerifyPolicy& policy) {
 namespace {
 
 VerifyResult VerifyChainUncached(const VerifyInput& input, const VerifyPolicy& policy,
+                                 std::vector<std::string> upload_sha256,
                                  std::vector<CertificatePtr>* parsed,
                                  std::vector<CertificatePtr>* store_candidates) {
   VerifyResult result;
@@ -157,8 +171,9 @@ VerifyResult VerifyChainUncached(const VerifyInput& input, const VerifyPolicy& p
   for (int i = 0; i < uploaded; ++i) {
     ParseError error;
     uploads[i] = policy.caches != nullptr
-                     ? policy.caches->ParseCertificate(input.certificates[i], &error)
-                     : Certificate::Parse(input.certificates[i], &error);
+                     ? policy.caches->ParseCertificate(input.certificates[i], upload_sha256[i],
+                                                       &error)
+                     : Certificate::Parse(input.certificates[i], &error, &upload_sha256[i]);
     if (uploads[i] == nullptr) {
       parse_errors.push_back({i == 0 ? error.id : &kCertUnusedUnparsable,
                               i == 0 ? Severity::kError : Severity::kWarning,
@@ -234,6 +249,7 @@ VerifyResult VerifyChainUncached(const VerifyInput& input, const VerifyPolicy& p
     result.status = ::chainverify::v1::NO_PATH_TO_TRUSTED_ANCHOR;  // Defensive.
   }
   if (parsed != nullptr) *parsed = std::move(uploads);
+  result.upload_sha256 = std::move(upload_sha256);
   return result;
 }
 

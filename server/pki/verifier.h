@@ -77,6 +77,8 @@ struct VerifyResult {
   std::vector<CertError> errors;
   // Revocation answers for `chain`, when the policy checks revocation.
   std::vector<RevocationNote> revocation;
+  // Raw SHA-256 of each upload, in upload order.
+  std::vector<std::string> upload_sha256;
   // Every caIssuers fetch the search made, in order.
   std::vector<IssuerFetchNote> issuer_fetches;
   SearchStats stats;
@@ -90,7 +92,7 @@ struct VerifyResult {
 // function enforces them again defensively (policy.limits).
 //
 // With policy.caches and policy.result_cache_scope set, results are cached
-// whole. Key: SHA-256 over the uploaded DER (in order), the peer name, the
+// whole. Key: SHA-256 over the uploads' SHA-256 (in order), the peer name, the
 // purpose, the stapled OCSP response, the profile, the search limits (not the
 // deadline) and the scope's address. Served only while the scope object is
 // alive and is the same, and only for a verification time (in whole seconds,

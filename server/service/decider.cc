@@ -19,8 +19,10 @@ pki::KeyPurpose ToPurpose(v1::Usage usage) {
                                   : pki::KeyPurpose::kServerAuth;
 }
 
+// `upload_sha256`: the raw SHA-256 of each upload, as the core computed them.
 v1::AuditRecord MakeAuditRecord(const v1::VerifyRequest& request,
                                 const v1::VerifyResponse& response,
+                                const std::vector<std::string>& upload_sha256,
                                 const std::string& caller, absl::Time start) {
   v1::AuditRecord record;
   record.set_decision_id(response.decision_id());
@@ -30,8 +32,8 @@ v1::AuditRecord MakeAuditRecord(const v1::VerifyRequest& request,
   record.set_caller(caller);
   record.set_request_id(request.request_id());
   record.mutable_labels()->insert(request.labels().begin(), request.labels().end());
-  for (const std::string& der : request.certificates()) {
-    record.add_uploaded_certificate_sha256(pki::HexEncode(pki::Sha256(der)));
+  for (const std::string& digest : upload_sha256) {
+    record.add_uploaded_certificate_sha256(pki::HexEncode(digest));
   }
   record.set_peer_name(request.peer_name());
   record.set_usage(request.usage() == v1::USAGE_UNSPECIFIED ? v1::SERVER_AUTH : request.usage());
@@ -146,12 +148,14 @@ absl::StatusOr<v1::VerifyResponse> Decider::Decide(
 void Decider::DecideAsync(const v1::VerifyRequest& request, const std::string& caller,
                           std::shared_ptr<const policy::PolicySet> policies,
                           absl::Time deadline, v1::VerifyResponse* response,
-                          DoneCallback done) {
+                          DoneCallback done, ReadyCallback ready) {
   const absl::Time start = absl::Now();
   pki::SearchStats stats;
   v1::AuditRecord record;
   absl::Status decided = DecideUnobserved(request, caller, std::move(policies), start, deadline,
                                           &stats, response, &record);
+  // The response is final; only whether it may leave waits for the disk.
+  if (decided.ok() && ready) std::move(ready)();
   if (!decided.ok() || audit_log_ == nullptr) {
     Observe(decided, *response, stats, start, /*audit_failed=*/false);
     std::move(done)(std::move(decided));
@@ -240,7 +244,9 @@ absl::Status Decider::DecideUnobserved(const v1::VerifyRequest& request,
   response->set_decision_id(NewDecisionId());
   response->mutable_evaluated_at()->set_seconds(absl::ToUnixSeconds(input.time));
 
-  if (audit_log_ != nullptr) *record = MakeAuditRecord(request, *response, caller, start);
+  if (audit_log_ != nullptr) {
+    *record = MakeAuditRecord(request, *response, result.upload_sha256, caller, start);
+  }
   return absl::OkStatus();
 }
 

@@ -57,10 +57,17 @@ class Decider {
   // errors found before that (and, under --audit_durability=none, everything)
   // run it on the caller's thread before DecideAsync returns. `request` is not
   // used after DecideAsync returns. On error `*response` is unspecified.
+  //
+  // `ready` (may be null) runs on the caller's thread as soon as `*response`
+  // holds the decision, before its audit record is queued: the place for work
+  // on the response (serializing it) that should not wait for, or hold up,
+  // the audit writer's thread. It does not mean the decision may leave.
   using DoneCallback = absl::AnyInvocable<void(absl::Status) &&>;
+  using ReadyCallback = absl::AnyInvocable<void() &&>;
   void DecideAsync(const v1::VerifyRequest& request, const std::string& caller,
                    std::shared_ptr<const policy::PolicySet> policies, absl::Time deadline,
-                   v1::VerifyResponse* response, DoneCallback done);
+                   v1::VerifyResponse* response, DoneCallback done,
+                   ReadyCallback ready = nullptr);
 
   // Told about every outcome (metrics). Not owned; may be null.
   void SetObserver(DecisionObserver* observer) { observer_ = observer; }

@@ -101,7 +101,8 @@ using DoneCallback = Decider::DoneCallback;
 void AuthorizeAndDecide(Decider* decider, AdmissionControl* admission,
                         const v1::VerifyRequest& request, const Caller& caller,
                         const std::string& identity, absl::Time deadline,
-                        v1::VerifyResponse* response, DoneCallback done) {
+                        v1::VerifyResponse* response, DoneCallback done,
+                        Decider::ReadyCallback ready = nullptr) {
   if (admission != nullptr && !admission->TryEnter()) {
     std::move(done)(absl::ResourceExhaustedError(absl::StrCat(
         "more than ", admission->max(), " requests in flight; retry with backoff")));
@@ -121,7 +122,7 @@ void AuthorizeAndDecide(Decider* decider, AdmissionControl* admission,
   }
   if (!refused.has_value()) {
     decider->DecideAsync(request, identity, std::move(policies), deadline, response,
-                         std::move(leave_then_done));
+                         std::move(leave_then_done), std::move(ready));
     return;
   }
   audit::AuditLog* audit_log = decider->audit_log();
@@ -178,9 +179,12 @@ class VerifyStreamReactor : public grpc::ServerBidiReactor<grpc::ByteBuffer, grp
       OnDecided(parsed);
       return;
     }
-    // The reactor lives until Finish, which only the callback can reach.
+    // The reactor lives until Finish, which only the callback can reach. A
+    // decided response is serialized on this thread (`ready`), not on the
+    // audit writer's.
     AuthorizeAndDecide(decider_, admission_, request_, caller_, identity_, deadline_, &response_,
-                       [this](absl::Status decided) { OnDecided(decided); });
+                       [this](absl::Status decided) { OnDecided(decided); },
+                       [this] { response_bytes_ = Serialized(response_); });
   }
 
   void OnDecided(const absl::Status& decided) {
@@ -194,8 +198,8 @@ class VerifyStreamReactor : public grpc::ServerBidiReactor<grpc::ByteBuffer, grp
       response_.set_request_id(request_.request_id());
       response_.mutable_request_error()->set_code(static_cast<int>(decided.code()));
       response_.mutable_request_error()->set_message(std::string(decided.message()));
+      response_bytes_ = Serialized(response_);
     }
-    response_bytes_ = Serialized(response_);
     StartWrite(&response_bytes_);
   }
 
@@ -230,17 +234,19 @@ std::vector<std::string> PropertyValues(const grpc::AuthContext& auth, const cha
   return values;
 }
 
-// One unary call's request and response, alive until the decision's
-// callback has serialized the answer.
+// One unary call's request, response and the response's bytes, alive until
+// the decision's callback hands the bytes to gRPC.
 class UnaryCall {
  public:
   const v1::VerifyRequest& request() const { return request_; }
   v1::VerifyRequest* mutable_request() { return &request_; }
   v1::VerifyResponse* response() { return &response_; }
+  grpc::ByteBuffer* response_bytes() { return &response_bytes_; }
 
  private:
   v1::VerifyRequest request_;
   v1::VerifyResponse response_;
+  grpc::ByteBuffer response_bytes_;
 };
 
 }  // namespace
@@ -305,13 +311,18 @@ grpc::ServerUnaryReactor* VerifierService::Verify(grpc::CallbackServerContext* c
   const Caller caller = CallerFromContext(*context);
   // `call` (request and response) lives until the decision's callback has
   // serialized the answer.
-  AuthorizeAndDecide(decider_, admission_, call->request(), caller, caller.ToString(),
-                     DeadlineOf(*context), call->response(),
-                     [reactor, call, response](absl::Status decided) {
-                       if (decided.ok()) *response = Serialized(*call->response());
-                       delete call;
-                       reactor->Finish(decided.ok() ? grpc::Status::OK : ToGrpcStatus(decided));
-                     });
+  // The response is serialized on this RPC thread as soon as it is decided;
+  // the callback, on the audit writer's thread once the record is durable,
+  // only hands the bytes over.
+  AuthorizeAndDecide(
+      decider_, admission_, call->request(), caller, caller.ToString(), DeadlineOf(*context),
+      call->response(),
+      [reactor, call, response](absl::Status decided) {
+        if (decided.ok()) response->Swap(call->response_bytes());
+        delete call;
+        reactor->Finish(decided.ok() ? grpc::Status::OK : ToGrpcStatus(decided));
+      },
+      [call] { *call->response_bytes() = Serialized(*call->response()); });
   return reactor;
 }
 
