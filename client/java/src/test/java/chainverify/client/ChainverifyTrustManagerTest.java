@@ -308,7 +308,7 @@ class ChainverifyTrustManagerTest {
   void serviceDownFailsClosed() throws Exception {
     String down = "127.0.0.1:" + TestProcesses.freePort();
     try (ChainverifyClient unreachable = ChainverifyClient.newBuilder(down).usePlaintext()
-        .deadline(Duration.ofSeconds(5)).build()) {
+        .deadline(Duration.ofSeconds(30)).build()) {
       HttpsURLConnection conn = open(okUrl("localhost", goodPort),
           ChainverifySslContext.create(unreachable));
       long start = System.nanoTime();
@@ -320,8 +320,8 @@ class ChainverifyTrustManagerTest {
       assertTrue(cause.getMessage().contains("the service at " + down + " gave no verdict"),
           cause.getMessage());
       assertFalse(ChainverifyRejectedException.find(e).isPresent());
-      // Fail fast, not after the deadline.
-      assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(5));
+      // Fail fast, not after the 30 s deadline.
+      assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(15));
     }
   }
 

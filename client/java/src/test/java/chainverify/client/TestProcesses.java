@@ -23,8 +23,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 /** The real servers the tests run on loopback, and their clean-up. */
 final class TestProcesses implements AutoCloseable {
   private final Path dir;
+  // Guarded by this: the shutdown hook may run while a test thread starts a server.
   private final List<Process> processes = new ArrayList<>();
   private final List<AutoCloseable> closeables = new ArrayList<>();
+  private boolean closed;
   private final Thread reaper = new Thread(this::killAll, "test-process-reaper");
 
   TestProcesses(Path dir) {
@@ -51,7 +53,7 @@ final class TestProcesses implements AutoCloseable {
         .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
         .redirectError(log.toFile())
         .start();
-    processes.add(p);
+    register(p);
     BufferedReader out = new BufferedReader(
         new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
     CompletableFuture<String> first = CompletableFuture.supplyAsync(() -> {
@@ -111,7 +113,7 @@ final class TestProcesses implements AutoCloseable {
         .redirectOutput(ProcessBuilder.Redirect.DISCARD)
         .redirectError(dir.resolve("s_server-" + name + ".log").toFile())
         .start();
-    processes.add(p);
+    register(p);
     waitForPort(port, p);
     return port;
   }
@@ -119,7 +121,9 @@ final class TestProcesses implements AutoCloseable {
   /** A TCP forwarder to {@code target} ("HOST:PORT") that counts the connections it accepts. */
   CountingForwarder forwarder(String target) throws IOException {
     CountingForwarder f = new CountingForwarder(target);
-    closeables.add(f);
+    synchronized (this) {
+      closeables.add(f);
+    }
     return f;
   }
 
@@ -144,7 +148,16 @@ final class TestProcesses implements AutoCloseable {
     }
   }
 
-  private void killAll() {
+  private synchronized void register(Process p) {
+    if (closed) {
+      p.destroyForcibly();
+      throw new IllegalStateException("test servers are shutting down");
+    }
+    processes.add(p);
+  }
+
+  private synchronized void killAll() {
+    closed = true;
     for (AutoCloseable c : closeables) {
       try {
         c.close();
