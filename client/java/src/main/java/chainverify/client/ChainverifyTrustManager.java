@@ -55,8 +55,9 @@ import javax.net.ssl.X509ExtendedTrustManager;
  * SSLSession} before the handshake completes; {@link #verdict(SSLSession)} reads it from the
  * session the application gets afterwards (HttpsURLConnection#getSSLSession, HttpResponse
  * #sslSession, SSLSocket#getSession). No shared state: concurrent handshakes cannot see each
- * other's verdicts. A resumed session carries the verdict of the handshake that created it
- * (JSSE does not call a trust manager on resumption). Otherwise the handshake fails with a
+ * other's verdicts. JSSE calls no trust manager when it resumes a session; the resumed
+ * session keeps the values bound to it (OpenJDK 17), so it carries the verdict of the
+ * handshake that created it. Otherwise the handshake fails with a
  * {@link ChainverifyRejectedException} (verdict attached) or, when the service gives no
  * verdict, a {@link ChainverifyServiceException}: fail closed, never a local fallback.
  *
