@@ -18,7 +18,10 @@ PACKAGES=(
   # Go client (client/go): toolchain, gRPC and protobuf modules, stub generators.
   golang-go golang-google-grpc-dev golang-google-protobuf-dev protoc-gen-go protoc-gen-go-grpc
   # Java client (client/java): JDK, gRPC-Java (with grpc-netty), protobuf-java, stub generator, JUnit.
-  default-jdk-headless libgrpc-java libprotobuf-java protobuf-compiler-grpc-java-plugin junit4
+  default-jdk-headless libgrpc-java libprotobuf-java protobuf-compiler-grpc-java-plugin junit4 junit5
+  # What grpc-netty needs and libgrpc-java does not depend on (client/java/build.sh lists the jars).
+  libnetty-java libperfmark-java libguava-java libgoogle-gson-java libjsr305-java
+  liberror-prone-java libgeronimo-annotation-1.3-spec-java
   # Python client packaging and its HTTP-library tests (client/python).
   python3-venv python3-pip python3-wheel python3-setuptools python3-build
   python3-requests python3-urllib3 python3-httpx python3-aiohttp python3-pytest
