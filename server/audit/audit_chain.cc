@@ -444,7 +444,12 @@ std::string ChainReport::ToString() const {
   if (broken.has_value()) {
     absl::StrAppend(&text, "audit chain BROKEN at ", Where(broken->file, broken->line),
                     " (sequence ", broken->sequence, "): ", broken->problem, "\n");
-    absl::StrAppend(&text, "  ", records, " record(s) before it verified\n");
+    if (missing_start && broken->sequence == first_sequence && records > 0) {
+      absl::StrAppend(&text, "  ", records, " record(s) from it on verified, sequences ",
+                      first_sequence, " to ", last_sequence, "\n");
+    } else {
+      absl::StrAppend(&text, "  ", records, " record(s) before it verified\n");
+    }
   } else if (records == 0) {
     absl::StrAppend(&text, "audit chain intact: no records\n");
   } else {
@@ -754,6 +759,10 @@ class Verifier {
       if (files_seen.insert(e.file).second) file_order.push_back(e.file);
     }
     if (!report.broken.has_value() && damage != nullptr) fail_at_damage();
+    if (!report.broken.has_value() && missing_start_.has_value()) {
+      report.broken = *std::move(missing_start_);
+    }
+    missing_start_.reset();
     if (previous != nullptr && report.intact()) {
       last_accepted_ = ChainEnd{previous->sequence, previous->hash, At(*previous)};
     }
@@ -799,10 +808,12 @@ class Verifier {
     std::string note =
         absl::StrCat("chain starts at sequence ", e.sequence, " (earlier files missing)");
     if (options_.require_genesis) {
-      fail(e.file, e.line, e.sequence, absl::StrCat(note, "; the start is required"));
-      return false;
+      // Reported once the rest is checked, unless a break comes first.
+      missing_start_ = ChainBreak{files_[e.file], e.line, e.sequence,
+                                  absl::StrCat(note, "; the start is required")};
+    } else {
+      report->notes.push_back(std::move(note));
     }
-    report->notes.push_back(std::move(note));
     return true;
   }
 
@@ -813,6 +824,8 @@ class Verifier {
   std::vector<ChainBreak> unplaced_;
   std::vector<std::string> notes_;
   std::optional<ChainEnd> last_accepted_;
+  // A start that is missing under require_genesis, while its chain is checked.
+  std::optional<ChainBreak> missing_start_;
 };
 
 }  // namespace

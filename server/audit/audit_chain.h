@@ -142,7 +142,9 @@ struct ChainReport {
   std::vector<std::string> instances;
   // The files holding its records, ordered by the first sequence in each.
   std::vector<std::string> files;
-  uint64_t records = 0;  // Records checked before any break.
+  // Records checked before any break (after a missing start that is a
+  // break: every record, as if it were not).
+  uint64_t records = 0;
   uint64_t first_sequence = 0;
   uint64_t last_sequence = 0;
   // The first record is not sequence 1 (and does not continue the records
