@@ -36,6 +36,7 @@
 #include "server/audit/audit_log.h"
 #include "server/logging/log.h"
 #include "server/pki/caches.h"
+#include "server/pki/openssl_util.h"
 #include "server/policy/policy_holder.h"
 #include "server/policy/policy_store.h"
 #include "server/service/bench_echo_service.h"
@@ -184,6 +185,17 @@ void UpdateGauges(const chainverify::policy::PolicyHolder& holder,
     }
   }
   metrics->SetPolicy(set->version(), static_cast<uint64_t>(holder.reload_failures()), earliest);
+  metrics->SetAnchorExpiries(set->version(), [&set] {
+    std::vector<chainverify::service::Metrics::AnchorExpiry> anchors;
+    for (const auto& [name, policy] : set->policies()) {
+      for (const auto& anchor : policy.verify.trust_store->anchors()) {
+        const chainverify::pki::Certificate& cert = *anchor->certificate;
+        anchors.push_back({name, chainverify::pki::NameToString(cert.subject()),
+                           chainverify::pki::HexEncode(cert.sha256()), cert.not_after()});
+      }
+    }
+    return anchors;
+  });
   for (const auto& [outcome, total] : fetches) metrics->SetFetchTotals(outcome, total);
   metrics->SetAuditRecordsLost(audit_log.records_lost());
 }
