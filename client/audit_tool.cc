@@ -1,6 +1,12 @@
 #include "client/audit_tool.h"
 
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <cstdint>
+#include <cstring>
 #include <iostream>
 #include <utility>
 
@@ -66,6 +72,34 @@ bool IsHex(absl::string_view text) {
 
 absl::Time RecordTime(const v1::AuditRecord& record) {
   return absl::FromUnixSeconds(record.time().seconds()) + absl::Nanoseconds(record.time().nanos());
+}
+
+// The files to read: each argument, or every regular file in an argument
+// that is a directory (sorted; not recursive), so that a log directory can
+// be named where no shell expands a glob (a distroless container).
+absl::StatusOr<std::vector<std::string>> ExpandDirectories(const std::vector<std::string>& args) {
+  std::vector<std::string> files;
+  for (const std::string& arg : args) {
+    struct stat st;
+    if (stat(arg.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      files.push_back(arg);  // Missing files are reported by the reader.
+      continue;
+    }
+    DIR* dir = opendir(arg.c_str());
+    if (dir == nullptr) {
+      return absl::NotFoundError(absl::StrCat("cannot read directory ", arg, ": ",
+                                              std::strerror(errno)));
+    }
+    std::vector<std::string> in_dir;
+    while (dirent* entry = readdir(dir)) {
+      const std::string path = absl::StrCat(absl::StripSuffix(arg, "/"), "/", entry->d_name);
+      if (stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) in_dir.push_back(path);
+    }
+    closedir(dir);
+    std::sort(in_dir.begin(), in_dir.end());
+    files.insert(files.end(), in_dir.begin(), in_dir.end());
+  }
+  return files;
 }
 
 }  // namespace
@@ -159,8 +193,9 @@ bool Matches(const AuditFilter& filter, const v1::AuditRecord& record) {
 }
 
 std::string AuditUsageText() {
-  return "audit verify [--allow_missing_start] FILE...\n"
-         "  Checks the hash chains of audit records in the files: one server's\n"
+  return "audit verify [--allow_missing_start] FILE|DIR...\n"
+         "  Checks the hash chains of audit records in the files (a directory\n"
+         "  stands for the regular files in it): one server's\n"
          "  audit.log and its rotated files, or a log pipeline's export of many\n"
          "  servers' stdout (JSON lines, or Kubernetes container-log lines\n"
          "  '<time> stdout F <record>'), in any order. Records are grouped by\n"
@@ -172,7 +207,7 @@ std::string AuditUsageText() {
          "  sequence 1 is broken unless --allow_missing_start. An incomplete last\n"
          "  line (a write cut short by a crash, never acknowledged) of the file\n"
          "  holding a lineage's newest record is a note; elsewhere it is a break.\n"
-         "audit query FILE... [--since RFC3339] [--until RFC3339]\n"
+         "audit query FILE|DIR... [--since RFC3339] [--until RFC3339]\n"
          "       [--verdict TRUSTED|REJECTED] [--status NAME] [--peer_name NAME]\n"
          "       [--fingerprint HEX_OR_BASE64] [--lineage ID] [--instance NAME]\n"
          "       [--count]\n"
@@ -198,7 +233,9 @@ int RunAuditVerify(const std::vector<std::string>& args) {
   audit::ChainCheckOptions options;
   options.require_genesis =
       absl::GetFlag(FLAGS_require_genesis) && !absl::GetFlag(FLAGS_allow_missing_start);
-  absl::StatusOr<audit::AuditReport> report = audit::VerifyAuditLog(args, options);
+  absl::StatusOr<std::vector<std::string>> files = ExpandDirectories(args);
+  if (!files.ok()) return UsageError(files.status().message());
+  absl::StatusOr<audit::AuditReport> report = audit::VerifyAuditLog(*files, options);
   if (!report.ok()) return UsageError(report.status().message());
   std::cout << report->ToString();
   for (const audit::ChainReport& chain : report->chains) {
@@ -216,7 +253,9 @@ int RunAuditQuery(const std::vector<std::string>& args) {
   if (args.empty()) return UsageError("audit query: no files (give the audit log files)");
   absl::StatusOr<AuditFilter> filter = AuditFilterFromFlags();
   if (!filter.ok()) return UsageError(filter.status().message());
-  absl::StatusOr<std::vector<std::string>> files = audit::OrderAuditFiles(args);
+  absl::StatusOr<std::vector<std::string>> expanded = ExpandDirectories(args);
+  if (!expanded.ok()) return UsageError(expanded.status().message());
+  absl::StatusOr<std::vector<std::string>> files = audit::OrderAuditFiles(*expanded);
   if (!files.ok()) return UsageError(files.status().message());
   const bool count_only = absl::GetFlag(FLAGS_count);
   uint64_t matched = 0;

@@ -6,7 +6,8 @@
 //       [--verdict TRUSTED|REJECTED] [--status NAME] [--peer_name NAME]
 //       [--fingerprint HEX_OR_BASE64] [--lineage ID] [--instance NAME] [--count]
 //
-// Files may be given in any order (e.g. `audit.log*`), and may hold the
+// Files may be given in any order (e.g. `audit.log*`, or the directory that
+// holds them: a directory stands for its regular files), and may hold the
 // records of many lineages (a log pipeline's export of many servers' stdout,
 // plain or with the Kubernetes container-log prefix); see audit_chain.h.
 #ifndef CHAINVERIFY_CLIENT_AUDIT_TOOL_H_
