@@ -234,19 +234,26 @@ class PrometheusScrapesChainverifyd(unittest.TestCase):
 
     @classmethod
     def traffic(cls):
+        """Each kind of request in two rounds a few scrapes apart: a series
+        appears with its first event, and rate() sees only what comes after
+        that first sample."""
         one, two = cls.servers
-        for _ in range(5):
-            result = one.verify(cls.dir, "--host=service.example.com")
-            assert result.returncode == 0, result.stdout  # TRUSTED (revocation soft-fail)
-        for _ in range(3):
-            result = one.verify(cls.dir, "--host=wrong.example.com")
-            assert result.returncode == 1 and "NAME_MISMATCH" in result.stdout, result.stdout
-        for _ in range(2):
-            result = one.verify(cls.dir, "--policy=no-such-policy")
-            assert result.returncode == 2 and "NOT_FOUND" in result.stdout, result.stdout
-        for _ in range(6):
-            result = two.verify(cls.dir, "--host=service.example.com")
-            assert result.returncode == 1 and "SEARCH_LIMIT_REACHED" in result.stdout, result.stdout
+        for rounds in ((1, 1, 1, 1), (4, 2, 1, 5)):
+            trusted, mismatch, unknown, limited = rounds
+            for _ in range(trusted):
+                result = one.verify(cls.dir, "--host=service.example.com")
+                assert result.returncode == 0, result.stdout  # TRUSTED (revocation soft-fail)
+            for _ in range(mismatch):
+                result = one.verify(cls.dir, "--host=wrong.example.com")
+                assert result.returncode == 1 and "NAME_MISMATCH" in result.stdout, result.stdout
+            for _ in range(unknown):
+                result = one.verify(cls.dir, "--policy=no-such-policy")
+                assert result.returncode == 2 and "NOT_FOUND" in result.stdout, result.stdout
+            for _ in range(limited):
+                result = two.verify(cls.dir, "--host=service.example.com")
+                assert result.returncode == 1 and "SEARCH_LIMIT_REACHED" in result.stdout, \
+                    result.stdout
+            time.sleep(3)
 
     @classmethod
     def tearDownClass(cls):
