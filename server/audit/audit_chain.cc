@@ -328,7 +328,7 @@ void Classify(std::string text, AuditLine* line) {
     line->record = *std::move(record);
   } else if (absl::StartsWith(text, "{\"sequence\":")) {
     line->kind = AuditLine::Kind::kDamaged;
-    line->problem = "sequence 0 (records start at 1)";
+    line->problem = "a record with sequence 0 (records start at 1)";
   } else {
     line->kind = AuditLine::Kind::kOther;  // JSON, but no record: e.g. an event.
   }
@@ -460,7 +460,8 @@ std::string ChainReport::ToString() const {
     absl::StrAppend(&text, "  written by: ", absl::StrJoin(instances, ", "), "\n");
   }
   if (duplicates > 0) {
-    absl::StrAppend(&text, "  ", duplicates, " duplicate record(s) ignored (the same line again)\n");
+    absl::StrAppend(&text, "  ", duplicates,
+                    " duplicate record(s) ignored (the same line again)\n");
   }
   for (const std::string& note : notes) absl::StrAppend(&text, "  note: ", note, "\n");
   if (files.size() > 1) {
@@ -479,7 +480,9 @@ bool AuditReport::intact() const {
 
 std::string AuditReport::ToString() const {
   std::string text;
-  if (chains.empty() && unplaced.empty()) absl::StrAppend(&text, "audit chain intact: no records\n");
+  if (chains.empty() && unplaced.empty()) {
+    absl::StrAppend(&text, "audit chain intact: no records\n");
+  }
   size_t broken = 0;
   for (const ChainReport& chain : chains) {
     if (chain.lineage.empty() && chains.size() > 1) {
@@ -498,7 +501,8 @@ std::string AuditReport::ToString() const {
     for (const ChainReport& chain : chains) records += chain.records;
     absl::StrAppend(&text, "summary: ", chains.size(), " lineage(s), ", chains.size() - broken,
                     " intact, ", broken, " broken; ", records, " record(s) verified in ",
-                    files.size(), " file(s); ", other_lines, " line(s) that are not records skipped");
+                    files.size(), " file(s); ", other_lines,
+                    " line(s) that are not records skipped");
     if (!unplaced.empty()) absl::StrAppend(&text, "; ", unplaced.size(), " unplaced problem(s)");
     absl::StrAppend(&text, "\n");
   }
@@ -512,8 +516,8 @@ using Digest = std::array<unsigned char, 32>;
 // A record as the check needs it: ~90 bytes, not the line.
 struct Entry {
   uint64_t sequence = 0;
-  Digest hash{};             // SHA-256 of its line.
-  Digest previous{};         // previous_record_sha256, decoded.
+  Digest hash{};                // SHA-256 of its line.
+  Digest previous{};            // previous_record_sha256, decoded.
   bool previous_valid = false;  // 64 lowercase hex digits.
   uint32_t file = 0;
   uint64_t line = 0;
@@ -609,9 +613,7 @@ class Verifier {
           ++other_lines_;
           break;
         case AuditLine::Kind::kDamaged: {
-          Damage damage{f, line.line_number, 0,
-                        line.text.empty() ? line.problem
-                                          : absl::StrCat("not an AuditRecord: ", line.problem)};
+          Damage damage{f, line.line_number, 0, line.problem};
           if (last.has_value()) {
             damage.sequence = last->second + 1;
             lineages_[last->first].damage.push_back(std::move(damage));

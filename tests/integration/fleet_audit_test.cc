@@ -219,7 +219,8 @@ TEST_F(FleetAuditTest, MergedStdoutOfThreeReplicasVerifiesPerLineage) {
   // Four startup lines (replica 0 started twice) and the stderr line.
   EXPECT_TRUE(absl::StrContains(out, "5 line(s) that are not records skipped")) << out;
   for (int i = 0; i < kReplicas; ++i) {
-    EXPECT_TRUE(absl::StrContains(out, absl::StrCat("lineage ", lineages[i], ": audit chain intact")))
+    EXPECT_TRUE(
+        absl::StrContains(out, absl::StrCat("lineage ", lineages[i], ": audit chain intact")))
         << out;
     EXPECT_TRUE(absl::StrContains(out, absl::StrCat("written by: replica-", i))) << out;
   }

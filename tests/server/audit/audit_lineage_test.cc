@@ -68,7 +68,9 @@ std::vector<std::string> Files(const std::string& dir) {
   std::vector<std::string> files;
   DIR* d = opendir(dir.c_str());
   while (dirent* e = readdir(d)) {
-    if (absl::StartsWith(e->d_name, "audit.log")) files.push_back(absl::StrCat(dir, "/", e->d_name));
+    if (absl::StartsWith(e->d_name, "audit.log")) {
+      files.push_back(absl::StrCat(dir, "/", e->d_name));
+    }
   }
   closedir(d);
   return files;
@@ -251,7 +253,9 @@ TEST_F(MergedExportTest, DroppedRecordIsNamed) {
 }
 
 TEST_F(MergedExportTest, MissingStartIsNotedOrRequired) {
-  for (uint64_t sequence : {1, 2, 3}) records_.erase(records_.begin() + Find(lineages_[0], sequence));
+  for (uint64_t sequence : {1, 2, 3}) {
+    records_.erase(records_.begin() + Find(lineages_[0], sequence));
+  }
   const std::vector<std::string> files = WriteExport();
   AuditReport report = MustVerify(files);
   EXPECT_TRUE(report.intact()) << report.ToString();
