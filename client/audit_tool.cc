@@ -1,6 +1,12 @@
 #include "client/audit_tool.h"
 
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <cstdint>
+#include <cstring>
 #include <iostream>
 #include <utility>
 
@@ -13,9 +19,16 @@
 #include "absl/strings/strip.h"
 #include "server/audit/audit_chain.h"
 
-ABSL_FLAG(bool, require_genesis, false,
-          "audit verify: the chain must start at sequence 1; otherwise a chain "
-          "whose older files were deleted is reported but still intact.");
+ABSL_FLAG(bool, allow_missing_start, false,
+          "audit verify: a lineage whose first records are missing (older files "
+          "deleted, or an export that starts after the lineage did) is reported "
+          "but intact. Without it, every lineage must start at sequence 1.");
+ABSL_FLAG(bool, require_genesis, true,
+          "audit verify: every lineage must start at sequence 1. The default; "
+          "--allow_missing_start (or --require_genesis=false) turns it off.");
+ABSL_FLAG(std::string, lineage, "", "audit query: records of this lineage (its id).");
+ABSL_FLAG(std::string, instance, "",
+          "audit query: records written by this instance (e.g. a pod name).");
 ABSL_FLAG(std::string, since, "",
           "audit query: records decided at or after this RFC 3339 instant.");
 ABSL_FLAG(std::string, until, "", "audit query: records decided before this RFC 3339 instant.");
@@ -62,6 +75,34 @@ bool IsHex(absl::string_view text) {
 
 absl::Time RecordTime(const v1::AuditRecord& record) {
   return absl::FromUnixSeconds(record.time().seconds()) + absl::Nanoseconds(record.time().nanos());
+}
+
+// The files to read: each argument, or every regular file in an argument
+// that is a directory (sorted; not recursive), so that a log directory can
+// be named where no shell expands a glob (a distroless container).
+absl::StatusOr<std::vector<std::string>> ExpandDirectories(const std::vector<std::string>& args) {
+  std::vector<std::string> files;
+  for (const std::string& arg : args) {
+    struct stat st;
+    if (stat(arg.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      files.push_back(arg);  // Missing files are reported by the reader.
+      continue;
+    }
+    DIR* dir = opendir(arg.c_str());
+    if (dir == nullptr) {
+      return absl::NotFoundError(absl::StrCat("cannot read directory ", arg, ": ",
+                                              std::strerror(errno)));
+    }
+    std::vector<std::string> in_dir;
+    while (dirent* entry = readdir(dir)) {
+      const std::string path = absl::StrCat(absl::StripSuffix(arg, "/"), "/", entry->d_name);
+      if (stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) in_dir.push_back(path);
+    }
+    closedir(dir);
+    std::sort(in_dir.begin(), in_dir.end());
+    files.insert(files.end(), in_dir.begin(), in_dir.end());
+  }
+  return files;
 }
 
 }  // namespace
@@ -113,6 +154,12 @@ absl::StatusOr<AuditFilter> AuditFilterFromFlags() {
   if (const std::string peer = absl::GetFlag(FLAGS_peer_name); !peer.empty()) {
     filter.peer_name = peer;
   }
+  if (const std::string lineage = absl::GetFlag(FLAGS_lineage); !lineage.empty()) {
+    filter.lineage = lineage;
+  }
+  if (const std::string instance = absl::GetFlag(FLAGS_instance); !instance.empty()) {
+    filter.instance = instance;
+  }
   if (const std::string fingerprint = absl::GetFlag(FLAGS_fingerprint); !fingerprint.empty()) {
     absl::StatusOr<std::string> bytes = ParseFingerprint(fingerprint);
     if (!bytes.ok()) return bytes.status();
@@ -131,6 +178,8 @@ bool Matches(const AuditFilter& filter, const v1::AuditRecord& record) {
       !absl::EqualsIgnoreCase(record.peer_name(), *filter.peer_name)) {
     return false;
   }
+  if (filter.lineage.has_value() && record.lineage() != *filter.lineage) return false;
+  if (filter.instance.has_value() && record.instance() != *filter.instance) return false;
   if (filter.fetched_issuer && record.issuer_fetches().empty()) return false;
   if (filter.fingerprint.has_value()) {
     const std::string hex = absl::BytesToHexString(*filter.fingerprint);
@@ -152,22 +201,30 @@ bool Matches(const AuditFilter& filter, const v1::AuditRecord& record) {
 }
 
 std::string AuditUsageText() {
-  return "audit verify [--require_genesis] FILE...\n"
-         "  Checks that the audit files (any order: they are sorted by their first\n"
-         "  sequence) hold one unbroken hash chain. Exit 0 intact, 1 broken (the\n"
-         "  first broken record is named: file, line, sequence, what is wrong),\n"
-         "  2 usage error or unreadable file. An incomplete last line of the newest\n"
-         "  file (a write cut short by a crash, never acknowledged) is reported as\n"
-         "  a note and not counted; the chain is still intact (exit 0). Elsewhere\n"
-         "  an incomplete line is a break (exit 1).\n"
-         "audit query FILE... [--since RFC3339] [--until RFC3339]\n"
+  return "audit verify [--allow_missing_start] FILE|DIR...\n"
+         "  Checks the hash chains of audit records in the files (a directory\n"
+         "  stands for the regular files in it): one server's\n"
+         "  audit.log and its rotated files, or a log pipeline's export of many\n"
+         "  servers' stdout (JSON lines, or Kubernetes container-log lines\n"
+         "  '<time> stdout F <record>'), in any order. Records are grouped by\n"
+         "  their lineage and each lineage is checked on its own: records,\n"
+         "  first and last sequence, who wrote them, and the first broken record\n"
+         "  (file, line, sequence, what is wrong). Lines that are not records are\n"
+         "  counted and skipped. Exit 0 every lineage intact, 1 one is broken,\n"
+         "  2 usage error or unreadable file. A lineage that does not start at\n"
+         "  sequence 1 is broken unless --allow_missing_start. An incomplete last\n"
+         "  line (a write cut short by a crash, never acknowledged) of the file\n"
+         "  holding a lineage's newest record is a note; elsewhere it is a break.\n"
+         "audit query FILE|DIR... [--since RFC3339] [--until RFC3339]\n"
          "       [--verdict TRUSTED|REJECTED] [--status NAME] [--peer_name NAME]\n"
-         "       [--fingerprint HEX_OR_BASE64] [--fetched] [--count]\n"
-         "  Prints the matching records as stored (JSON lines), or their number.\n"
-         "  --fingerprint matches an uploaded certificate's or a chain\n"
-         "  certificate's SHA-256 (hex) or a chain certificate's SPKI SHA-256\n"
-         "  (base64): --verdict TRUSTED --fingerprint <CA> lists who trusted\n"
-         "  chains through that CA.\n";
+         "       [--fingerprint HEX_OR_BASE64] [--lineage ID] [--instance NAME]\n"
+         "       [--fetched] [--count]\n"
+         "  Prints the matching records (JSON lines as written, without any\n"
+         "  container-log prefix), or their number. --fingerprint matches an\n"
+         "  uploaded, chain or fetched certificate's SHA-256 (hex) or a chain\n"
+         "  certificate's SPKI SHA-256 (base64): --verdict TRUSTED\n"
+         "  --fingerprint <CA> lists who trusted chains through that CA.\n"
+         "  --fetched: only decisions that fetched an issuer (AIA caIssuers).\n";
 }
 
 int RunAuditUsage(const std::vector<std::string>& args) {
@@ -183,10 +240,20 @@ int RunAuditUsage(const std::vector<std::string>& args) {
 int RunAuditVerify(const std::vector<std::string>& args) {
   if (args.empty()) return UsageError("audit verify: no files (give the audit log files)");
   audit::ChainCheckOptions options;
-  options.require_genesis = absl::GetFlag(FLAGS_require_genesis);
-  absl::StatusOr<audit::ChainReport> report = audit::VerifyAuditChain(args, options);
+  options.require_genesis =
+      absl::GetFlag(FLAGS_require_genesis) && !absl::GetFlag(FLAGS_allow_missing_start);
+  absl::StatusOr<std::vector<std::string>> files = ExpandDirectories(args);
+  if (!files.ok()) return UsageError(files.status().message());
+  absl::StatusOr<audit::AuditReport> report = audit::VerifyAuditLog(*files, options);
   if (!report.ok()) return UsageError(report.status().message());
   std::cout << report->ToString();
+  for (const audit::ChainReport& chain : report->chains) {
+    if (chain.missing_start && !chain.intact() && options.require_genesis) {
+      std::cout << "(--allow_missing_start accepts lineages whose first records were removed "
+                   "on purpose or lie before the export)\n";
+      break;
+    }
+  }
   std::cout.flush();
   return report->intact() ? kAuditIntact : kAuditBroken;
 }
@@ -195,30 +262,39 @@ int RunAuditQuery(const std::vector<std::string>& args) {
   if (args.empty()) return UsageError("audit query: no files (give the audit log files)");
   absl::StatusOr<AuditFilter> filter = AuditFilterFromFlags();
   if (!filter.ok()) return UsageError(filter.status().message());
-  absl::StatusOr<std::vector<std::string>> files = audit::OrderAuditFiles(args);
+  absl::StatusOr<std::vector<std::string>> expanded = ExpandDirectories(args);
+  if (!expanded.ok()) return UsageError(expanded.status().message());
+  absl::StatusOr<std::vector<std::string>> files = audit::OrderAuditFiles(*expanded);
   if (!files.ok()) return UsageError(files.status().message());
   const bool count_only = absl::GetFlag(FLAGS_count);
   uint64_t matched = 0;
+  uint64_t other = 0;
   for (const std::string& file : *files) {
-    absl::StatusOr<audit::AuditFileReader> reader = audit::AuditFileReader::Open(file);
+    absl::StatusOr<audit::AuditLineReader> reader = audit::AuditLineReader::Open(file);
     if (!reader.ok()) return UsageError(reader.status().message());
-    std::string line;
+    audit::AuditLine line;
     while (reader->Next(&line)) {
-      absl::StatusOr<v1::AuditRecord> record = audit::ParseRecordLine(line);
-      if (!record.ok()) {
-        // Not fatal for a search; `audit verify` says what is wrong.
-        std::cerr << "chainverify: " << file << ":" << reader->line_number()
-                  << ": skipped: " << record.status().message() << "\n";
+      if (line.kind == audit::AuditLine::Kind::kOther) {
+        ++other;
         continue;
       }
-      if (!Matches(*filter, *record)) continue;
+      if (line.kind == audit::AuditLine::Kind::kDamaged) {
+        // Not fatal for a search; `audit verify` says what it breaks.
+        std::cerr << "chainverify: " << file << ":" << line.line_number
+                  << ": skipped: " << line.problem << "\n";
+        continue;
+      }
+      if (!Matches(*filter, line.record)) continue;
       ++matched;
-      if (!count_only) std::cout << line << "\n";
+      if (!count_only) std::cout << line.text << "\n";
     }
     if (reader->failed()) return UsageError(absl::StrCat("cannot read ", file));
   }
   if (count_only) std::cout << matched << "\n";
   std::cout.flush();
+  if (other > 0) {
+    std::cerr << "chainverify: " << other << " line(s) that are not audit records skipped\n";
+  }
   if (!std::cout) return UsageError("cannot write to stdout");
   return 0;
 }

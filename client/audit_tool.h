@@ -1,13 +1,15 @@
 // `chainverify audit verify|query`: checking and searching audit log files
 // offline (no server needed).
 //
-//   chainverify audit verify [--require_genesis] FILE...
+//   chainverify audit verify [--allow_missing_start] FILE...
 //   chainverify audit query FILE... [--since RFC3339] [--until RFC3339]
 //       [--verdict TRUSTED|REJECTED] [--status NAME] [--peer_name NAME]
-//       [--fingerprint HEX_OR_BASE64] [--count]
+//       [--fingerprint HEX_OR_BASE64] [--lineage ID] [--instance NAME] [--count]
 //
-// Files may be given in any order (e.g. `audit.log*`): they are read in chain
-// order, sorted by the sequence of their first record.
+// Files may be given in any order (e.g. `audit.log*`, or the directory that
+// holds them: a directory stands for its regular files), and may hold the
+// records of many lineages (a log pipeline's export of many servers' stdout,
+// plain or with the Kubernetes container-log prefix); see audit_chain.h.
 #ifndef CHAINVERIFY_CLIENT_AUDIT_TOOL_H_
 #define CHAINVERIFY_CLIENT_AUDIT_TOOL_H_
 
@@ -27,11 +29,12 @@ inline constexpr int kAuditIntact = 0;
 inline constexpr int kAuditBroken = 1;
 inline constexpr int kAuditUsageError = 2;
 
-// `audit verify FILE...`: prints the report on stdout; 0 when the chain is
-// intact, 1 when broken (naming the first broken record), 2 on usage errors
-// or unreadable files. A torn last line of the newest file (a crash in the
-// middle of a write; such a record was never acknowledged) is noted, not
-// counted, and leaves the chain intact; the server cuts it off on restart.
+// `audit verify FILE...`: prints a report per lineage on stdout; 0 when every
+// lineage is intact, 1 when one is broken (naming its first broken record) or
+// does not start at sequence 1 (unless --allow_missing_start), 2 on usage
+// errors or unreadable files. A torn last line of a lineage's newest file (a
+// crash in the middle of a write; such a record was never acknowledged) is
+// noted, not counted; the server cuts it off on restart.
 int RunAuditVerify(const std::vector<std::string>& args);
 
 // `audit query FILE...`: prints the matching records as they are stored (one
@@ -48,6 +51,8 @@ struct AuditFilter {
   std::optional<v1::Verdict> verdict;
   std::optional<v1::Status> status;
   std::optional<std::string> peer_name;  // Exact, ASCII case-insensitive.
+  std::optional<std::string> lineage;    // Exact.
+  std::optional<std::string> instance;   // Exact.
   // A SHA-256 (32 bytes) matched against uploaded_certificate_sha256,
   // chain_sha256, fetched_certificate_sha256 and chain_spki_sha256.
   std::optional<std::string> fingerprint;

@@ -1,6 +1,7 @@
 // chainverifyd: flags and wiring only.
 #include <arpa/inet.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -26,6 +27,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -34,6 +36,7 @@
 #include "server/audit/audit_log.h"
 #include "server/logging/log.h"
 #include "server/pki/caches.h"
+#include "server/pki/openssl_util.h"
 #include "server/policy/policy_holder.h"
 #include "server/policy/policy_store.h"
 #include "server/service/bench_echo_service.h"
@@ -123,6 +126,9 @@ ABSL_FLAG(absl::Duration, max_connection_age, absl::ZeroDuration(),
           "(calls in progress finish first). 0: connections live as long as clients "
           "keep them.");
 ABSL_FLAG(bool, audit_stdout, false, "Also write audit records to stdout.");
+ABSL_FLAG(std::string, instance_name, "",
+          "This server's name, written into every audit record (`instance`) beside "
+          "the log's lineage. Empty: the host name. In Kubernetes, the pod name.");
 ABSL_FLAG(int, max_certificates, 32, "Most certificates accepted in one request.");
 ABSL_FLAG(int, max_certificate_bytes, 65536, "Largest certificate accepted, in bytes.");
 ABSL_FLAG(int, max_message_bytes, 4 << 20, "Largest gRPC message accepted, in bytes.");
@@ -185,6 +191,17 @@ void UpdateGauges(const chainverify::policy::PolicyHolder& holder,
     }
   }
   metrics->SetPolicy(set->version(), static_cast<uint64_t>(holder.reload_failures()), earliest);
+  metrics->SetAnchorExpiries(set->version(), [&set] {
+    std::vector<chainverify::service::Metrics::AnchorExpiry> anchors;
+    for (const auto& [name, policy] : set->policies()) {
+      for (const auto& anchor : policy.verify.trust_store->anchors()) {
+        const chainverify::pki::Certificate& cert = *anchor->certificate;
+        anchors.push_back({name, chainverify::pki::NameToString(cert.subject()),
+                           chainverify::pki::HexEncode(cert.sha256()), cert.not_after()});
+      }
+    }
+    return anchors;
+  });
   for (const auto& [outcome, total] : fetches) metrics->SetFetchTotals(outcome, total);
   for (const auto& [outcome, total] : issuer_fetches) {
     metrics->SetIssuerFetchTotals(outcome, total);
@@ -192,6 +209,21 @@ void UpdateGauges(const chainverify::policy::PolicyHolder& holder,
   metrics->SetAuditRecordsLost(audit_log.records_lost());
 }
 std::atomic<bool> g_reload{false};
+
+// --instance_name, or the host name.
+std::string InstanceName() {
+  std::string name = absl::GetFlag(FLAGS_instance_name);
+  if (!name.empty()) return name;
+  char host[256] = {};
+  if (gethostname(host, sizeof(host) - 1) != 0) return "unknown";
+  return host;
+}
+
+// Abseil's --help lists only flags defined in a file named after the program
+// (chainverifyd.cc); the server's flags live in server/main.cc.
+bool IsServerFlagFile(absl::string_view path) {
+  return absl::StrContains(path, "server/main.cc");
+}
 
 // Signal handlers only set flags; the main loop does the work.
 void OnSignal(int) { g_stop.store(true); }
@@ -363,9 +395,14 @@ void ReloadOnSighup(chainverify::policy::PolicyHolder* holder) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  absl::FlagsUsageConfig usage_config;
+  usage_config.contains_helpshort_flags = IsServerFlagFile;
+  usage_config.contains_help_flags = IsServerFlagFile;
+  absl::SetFlagsUsageConfig(usage_config);
   absl::SetProgramUsageMessage(
-      "chainverifyd: centralized X.509 chain verification over gRPC.\n"
-      "Starts on 127.0.0.1:50051 with the OS trust store unless told otherwise.");
+      "centralized X.509 chain verification over gRPC.\n"
+      "Starts on 127.0.0.1:50051 with the OS trust store unless told otherwise.\n"
+      "--helpfull also lists the flags of the libraries it links.");
   absl::ParseCommandLine(argc, argv);
   if (absl::GetFlag(FLAGS_check_policy)) return CheckPolicy();
   // Debian's Abseil is built with Mutex deadlock detection on, which records
@@ -420,6 +457,7 @@ int main(int argc, char** argv) {
   audit_options.max_file_bytes = absl::GetFlag(FLAGS_audit_max_file_bytes);
   audit_options.failure_mode = absl::GetFlag(FLAGS_audit_failure_mode);
   audit_options.mirror_to_stdout = absl::GetFlag(FLAGS_audit_stdout);
+  audit_options.instance = InstanceName();
   // Declared before the services and the server, so it is destroyed after
   // them: every accepted record is written and fsynced on the way out.
   auto audit_log = chainverify::audit::AuditLog::Open(audit_options);
@@ -427,6 +465,10 @@ int main(int argc, char** argv) {
     std::cerr << "chainverifyd: cannot open audit log: " << audit_log.status().message() << "\n";
     return 1;
   }
+  chainverify::logging::LogEvent(chainverify::logging::LogLevel::kInfo, "audit_log_opened",
+                                 {{"path", audit_options.path},
+                                  {"lineage", (*audit_log)->lineage()},
+                                  {"instance", audit_options.instance}});
 
   chainverify::service::RequestLimits request_limits;
   request_limits.max_certificates = absl::GetFlag(FLAGS_max_certificates);

@@ -7,7 +7,9 @@
 // `previous_record_sha256` (lowercase hex SHA-256 of the previous record's
 // line without its newline; kGenesisHash for sequence 1). Rotation moves the
 // file aside and the chain continues in the next file, so the rotated files
-// sorted by their first sequence are one chain.
+// sorted by their first sequence are one chain. That chain is a lineage:
+// every record carries its `lineage` id, so the records of many logs, mixed
+// in any order, sort back into their chains.
 #ifndef CHAINVERIFY_SERVER_AUDIT_AUDIT_CHAIN_H_
 #define CHAINVERIFY_SERVER_AUDIT_AUDIT_CHAIN_H_
 
@@ -63,20 +65,67 @@ class AuditFileReader {
   uint64_t line_number_ = 0;
 };
 
-// `paths` in chain order: sorted by the sequence of each file's first record
-// (oldest first), duplicates removed. A file whose first lines are not
-// records is placed by its first parsable record (sequence minus the lines
-// before it); a file with no parsable record goes last, in the given order.
-// Errors: a file cannot be read.
+// One line of an audit file or of a log pipeline's export, classified.
+//
+// An export holds the stdout of many servers, interleaved: plain JSON lines,
+// or lines behind the Kubernetes container-log (CRI) prefix
+// "<RFC 3339 time> <stdout|stderr> <F|P> <text>", where P marks a line the
+// runtime split (its parts are joined up to the next F of the same file). A
+// trailing '\r' is dropped. Then:
+//   kRecord   a JSON object that parses as an AuditRecord with a sequence;
+//   kDamaged  a JSON object (a line starting with '{') that does not, or one
+//             starting {"sequence": whose sequence is 0, or split parts
+//             without their final part: something that was or looks like a
+//             record but cannot be checked;
+//   kOther    anything else: the startup line, stderr lines, runtime events
+//             (JSON without a sequence), blank lines. Counted and skipped.
+struct AuditLine {
+  enum class Kind { kRecord, kDamaged, kOther };
+  Kind kind = Kind::kOther;
+  uint64_t line_number = 0;  // 1-based; the first physical line of joined parts.
+  std::string text;          // The record's line as written (no prefix).
+  v1::AuditRecord record;    // kRecord.
+  std::string problem;       // kDamaged.
+};
+
+// Reads a file as AuditLines (see above).
+class AuditLineReader {
+ public:
+  static absl::StatusOr<AuditLineReader> Open(const std::string& path);
+
+  // The next line; false at the end (see torn(), failed()).
+  bool Next(AuditLine* line);
+  // After Next() returned false: the file ended in an incomplete line, not
+  // returned (a write in progress or interrupted); its 1-based line number.
+  bool torn() const { return file_.torn(); }
+  uint64_t torn_line_number() const { return file_.line_number() + 1; }
+  bool failed() const { return file_.failed(); }
+
+ private:
+  explicit AuditLineReader(AuditFileReader file) : file_(std::move(file)) {}
+
+  AuditFileReader file_;
+  // Split (P) parts of a stdout line read so far, and the line they began on.
+  std::string parts_;
+  uint64_t parts_start_ = 0;
+  // A line read after parts that never got their final part: next.
+  std::optional<std::pair<std::string, uint64_t>> held_;
+};
+
+// `paths` with duplicates removed, sorted by the sequence of each file's
+// first record (oldest first; for one server's rotated files, chain order).
+// Files without a record go last, in the given order. Errors: a file cannot
+// be read.
 absl::StatusOr<std::vector<std::string>> OrderAuditFiles(const std::vector<std::string>& paths);
 
 struct ChainCheckOptions {
-  // The first record must be sequence 1 with the genesis hash; otherwise a
-  // chain starting later (older files deleted) is intact, with a note.
+  // Every lineage must start at sequence 1 with the genesis hash; otherwise a
+  // lineage starting later (older files deleted, or an export that begins
+  // after the lineage did) is intact, with a note.
   bool require_genesis = false;
 };
 
-// Where the chain is broken: the first record that is wrong.
+// Where a chain is broken: the first record that is wrong.
 struct ChainBreak {
   std::string file;
   uint64_t line = 0;
@@ -85,27 +134,70 @@ struct ChainBreak {
   std::string problem;
 };
 
+// One lineage: its records sorted by sequence and checked as one chain.
 struct ChainReport {
-  std::vector<std::string> files;  // In the order checked, oldest first.
-  uint64_t records = 0;            // Records checked before any break.
+  // Empty for records written before lineages existed.
+  std::string lineage;
+  // The `instance` values of its records, sorted.
+  std::vector<std::string> instances;
+  // The files holding its records, ordered by the first sequence in each.
+  std::vector<std::string> files;
+  // Records checked before any break (after a missing start that is a
+  // break: every record, as if it were not).
+  uint64_t records = 0;
   uint64_t first_sequence = 0;
   uint64_t last_sequence = 0;
+  // The first record is not sequence 1 (and does not continue the records
+  // without a lineage): noted, or a break under require_genesis.
+  bool missing_start = false;
+  // The same record (byte for byte) seen again, e.g. delivered twice by a
+  // log pipeline: counted once.
+  uint64_t duplicates = 0;
   // Facts that do not break the chain, e.g. "chain starts at sequence 51
   // (earlier files missing)" or an ignored torn final line.
   std::vector<std::string> notes;
   std::optional<ChainBreak> broken;
 
   bool intact() const { return !broken.has_value(); }
-  // A few lines for people: the verdict first, then the notes.
+  // A few lines for people: the verdict first ("lineage ID: " before it
+  // when there is one), then who wrote it, the notes and the files.
   std::string ToString() const;
 };
 
-// Checks that the files, ordered with OrderAuditFiles, hold one unbroken
-// chain: every line parses as an AuditRecord, sequences increase by one, and
-// each previous_record_sha256 is the SHA-256 of the line before it (across
-// files). A torn final line of the newest file is ignored (noted); anywhere
-// else it breaks the chain. The last record can only be checked once a later
-// record carries its hash. Errors: a file cannot be read.
+// Every lineage found in a set of files.
+struct AuditReport {
+  std::vector<std::string> files;    // The inputs, duplicates removed.
+  std::vector<ChainReport> chains;   // One per lineage, by lineage id.
+  uint64_t other_lines = 0;          // AuditLine::Kind::kOther lines skipped.
+  // Damaged lines and torn lines that belong to no lineage (nothing in
+  // their file to place them by): each one fails the check.
+  std::vector<ChainBreak> unplaced;
+  std::vector<std::string> notes;
+
+  bool intact() const;
+  std::string ToString() const;
+};
+
+// Reads every file (any order; records of many lineages interleaved in any
+// order), groups the records by lineage and checks each lineage on its own:
+// sorted by sequence, the first has the genesis hash and sequence 1 (or the
+// lineage starts late, see ChainCheckOptions), sequences increase by one, and
+// each previous_record_sha256 is the SHA-256 of the record before it. Two
+// different records with one sequence break it (a fork, or an edit). A
+// damaged line breaks the lineage of the record before it in its file (after
+// it, if none), where the record after that one was expected. A torn final
+// line is ignored (noted) in the file holding its lineage's last record;
+// anywhere else it breaks the lineage. Records without a lineage form one
+// chain, and a lineage whose first record continues it is not missing its
+// start. The newest record of a lineage can only be checked once a later
+// record carries its hash. Memory: about 100 bytes per record.
+// Errors: a file cannot be read.
+absl::StatusOr<AuditReport> VerifyAuditLog(const std::vector<std::string>& paths,
+                                           const ChainCheckOptions& options = {});
+
+// VerifyAuditLog for files of one lineage (one server's log): its report,
+// with the unplaced problems and notes folded in. Errors: a file cannot be
+// read, or the files hold more than one lineage.
 absl::StatusOr<ChainReport> VerifyAuditChain(const std::vector<std::string>& paths,
                                              const ChainCheckOptions& options = {});
 

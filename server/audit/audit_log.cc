@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <openssl/rand.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +18,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "server/pki/openssl_util.h"
 
 namespace chainverify::audit {
 namespace {
@@ -166,6 +168,19 @@ std::string NewestRotatedFile(const std::string& path) {
   return newest;
 }
 
+// A random (version 4) UUID, RFC 9562 section 5.4: the id of a new lineage.
+absl::StatusOr<std::string> NewLineage() {
+  unsigned char b[16];
+  if (RAND_bytes(b, sizeof(b)) != 1) {
+    return absl::InternalError("cannot draw random bytes for the audit log's lineage");
+  }
+  b[6] = (b[6] & 0x0F) | 0x40;  // Version 4.
+  b[8] = (b[8] & 0x3F) | 0x80;  // Variant 10.
+  const std::string hex = pki::HexEncode(absl::string_view(reinterpret_cast<char*>(b), 16));
+  return absl::StrCat(hex.substr(0, 8), "-", hex.substr(8, 4), "-", hex.substr(12, 4), "-",
+                      hex.substr(16, 4), "-", hex.substr(20));
+}
+
 std::string RotatedName(const std::string& path, absl::Time now, uint64_t first_sequence) {
   const std::string name = absl::StrCat(
       path, ".", absl::FormatTime("%Y%m%dT%H%M%SZ", now, absl::UTCTimeZone()), ".", first_sequence);
@@ -231,6 +246,12 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const AuditLogOptions& 
     absl::Status recovered = log->Recover();
     if (!recovered.ok()) return recovered;
   }
+  if (log->lineage_.empty()) {
+    // No record to continue (or one from before lineages): a new lineage.
+    absl::StatusOr<std::string> lineage = NewLineage();
+    if (!lineage.ok()) return lineage.status();
+    log->lineage_ = *std::move(lineage);
+  }
   if (options.durability != AuditDurability::kNone) {
     log->writer_ = std::thread([raw = log.get()] { raw->WriterLoop(); });
   }
@@ -292,6 +313,9 @@ absl::Status AuditLog::Recover() {
   }
   next_sequence_ = last->sequence() + 1;
   previous_sha256_ = LineSha256(last_line);
+  // A log from before lineages keeps its chain under a new lineage (the
+  // verifier links the two at this record).
+  if (!last->lineage().empty()) lineage_ = last->lineage();
   return absl::OkStatus();
 }
 
@@ -424,6 +448,8 @@ void AuditLog::WriteBatch(const std::vector<std::unique_ptr<Pending>>& batch) {
       v1::AuditRecord& record = batch[end]->record;
       record.set_sequence(sequence);
       record.set_previous_record_sha256(previous);
+      record.set_lineage(lineage_);
+      record.set_instance(options_.instance);
       std::string json = RecordToJsonLine(record);
       const int64_t used = file_size_ + static_cast<int64_t>(chunk.size());
       if (options_.max_file_bytes > 0 && regular_file_ && used > 0 &&

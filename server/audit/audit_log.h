@@ -15,6 +15,13 @@
 // torn final line (a crash in the middle of a write, so never acknowledged)
 // is cut off first.
 //
+// Lineage. Every record carries the log's lineage (a random UUID) and the
+// writing instance's name (AuditLogOptions::instance). A log with no record
+// yet gets a new lineage; a continued log keeps the lineage of its last
+// record, so rotation and restarts never start a new one. A log written
+// before lineages existed (its last record has none) continues its chain
+// under a new lineage.
+//
 // Failures. A failed write or fsync is cut back (ftruncate to the end of the
 // last good record), so no torn record is left for later lines to follow. The
 // record is then not in the chain: it takes no sequence number and the next
@@ -86,6 +93,9 @@ struct AuditLogOptions {
   AuditFailureMode failure_mode = AuditFailureMode::kFailClosed;
   // Also write every record to stdout (for a cluster's log pipeline).
   bool mirror_to_stdout = false;
+  // Written into every record's `instance`: which server wrote it (the host
+  // or pod name).
+  std::string instance;
 };
 
 class AuditLog {
@@ -123,6 +133,8 @@ class AuditLog {
   uint64_t records_lost() const { return lost_.load(); }
   // Files this AuditLog has rotated away.
   uint64_t files_rotated() const { return rotated_.load(); }
+  // The lineage every record of this log carries (see the file comment).
+  const std::string& lineage() const { return lineage_; }
 
  private:
   // Most records written with one write() and fsync by the group-commit writer.
@@ -180,6 +192,8 @@ class AuditLog {
   absl::Time retry_rotation_after_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   uint64_t next_sequence_ ABSL_GUARDED_BY(mu_) = 1;
   std::string previous_sha256_ ABSL_GUARDED_BY(mu_) = kGenesisHash;
+  // Chosen or recovered by Open(), constant afterwards.
+  std::string lineage_;
 
   // kFsync, kGroupCommit: records waiting for the writer thread.
   absl::Mutex queue_mu_;

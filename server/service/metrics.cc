@@ -63,6 +63,10 @@ Metrics::Metrics()
                                   .Help("Earliest notAfter among the loaded trust anchors.")
                                   .Register(*registry_)
                                   .Add({})),
+      anchor_expiry_(BuildGauge()
+                         .Name("chainverify_anchor_expiry_timestamp_seconds")
+                         .Help("notAfter of each trust anchor of each serving policy.")
+                         .Register(*registry_)),
       fetches_(BuildGauge()
                    .Name("chainverify_revocation_fetches")
                    .Help("Revocation data fetches by outcome (cache hit, miss, ...), running totals.")
@@ -138,6 +142,21 @@ void Metrics::SetPolicy(const std::string& version, uint64_t reload_failures,
   current_policy_info_->Set(1);
   reload_failures_.Set(static_cast<double>(reload_failures));
   earliest_anchor_expiry_.Set(static_cast<double>(absl::ToUnixSeconds(earliest_anchor_expiry)));
+}
+
+void Metrics::SetAnchorExpiries(const std::string& version,
+                                absl::FunctionRef<std::vector<AnchorExpiry>()> anchors) {
+  absl::MutexLock lock(&mu_);
+  if (version == anchor_version_) return;
+  for (prometheus::Gauge* gauge : anchor_gauges_) anchor_expiry_.Remove(gauge);
+  anchor_gauges_.clear();
+  for (const AnchorExpiry& anchor : anchors()) {
+    prometheus::Gauge& gauge = anchor_expiry_.Add(
+        {{"policy", anchor.policy}, {"subject", anchor.subject}, {"sha256", anchor.sha256}});
+    gauge.Set(static_cast<double>(absl::ToUnixSeconds(anchor.not_after)));
+    anchor_gauges_.push_back(&gauge);
+  }
+  anchor_version_ = version;
 }
 
 void Metrics::SetFetchTotals(const std::string& outcome, double total) {

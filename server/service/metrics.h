@@ -5,7 +5,9 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -48,6 +50,18 @@ class Metrics : public DecisionObserver {
   // and the earliest notAfter among its anchors.
   void SetPolicy(const std::string& version, uint64_t reload_failures,
                  absl::Time earliest_anchor_expiry);
+  // One trust anchor of a serving policy, for its expiry series.
+  struct AnchorExpiry {
+    std::string policy;
+    std::string subject;  // RFC 2253.
+    std::string sha256;   // Of the certificate, lowercase hex.
+    absl::Time not_after;
+  };
+  // chainverify_anchor_expiry_timestamp_seconds{policy,subject,sha256}: one
+  // series per anchor of policy set `version`; `anchors` is called (and the
+  // series replaced) only when the version differs from the last call's.
+  void SetAnchorExpiries(const std::string& version,
+                         absl::FunctionRef<std::vector<AnchorExpiry>()> anchors);
   // Revocation fetches by outcome ("hit", "miss", "coalesced", "failure",
   // "refused"), as running totals.
   void SetFetchTotals(const std::string& outcome, double total);
@@ -82,6 +96,7 @@ class Metrics : public DecisionObserver {
   prometheus::Family<prometheus::Gauge>& policy_info_;
   prometheus::Gauge& reload_failures_;
   prometheus::Gauge& earliest_anchor_expiry_;
+  prometheus::Family<prometheus::Gauge>& anchor_expiry_;
   prometheus::Family<prometheus::Gauge>& fetches_;
   prometheus::Family<prometheus::Gauge>& issuer_fetches_;
   prometheus::Family<prometheus::Counter>& completed_chains_;
@@ -89,6 +104,8 @@ class Metrics : public DecisionObserver {
   prometheus::Gauge& audit_records_lost_;
   absl::Mutex mu_;
   prometheus::Gauge* current_policy_info_ ABSL_GUARDED_BY(mu_) = nullptr;
+  std::string anchor_version_ ABSL_GUARDED_BY(mu_);
+  std::vector<prometheus::Gauge*> anchor_gauges_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace chainverify::service

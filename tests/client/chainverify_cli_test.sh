@@ -88,6 +88,21 @@ expect_stdout 0 "audit chain intact: 3 record(s) in 2 file(s), sequences 1 to 3"
 expect_stdout 0 "2" \
   audit query --count --verdict=TRUSTED "$tmp/audit.log" "$tmp/audit.log.20240101T000000Z.1"
 expect_stdout 0 "$l2" audit query --status=EXPIRED "$tmp/audit.log.20240101T000000Z.1"
+# A directory stands for the files in it (no shell to expand a glob in a
+# distroless container).
+mkdir "$tmp/logdir"
+cp "$tmp/audit.log" "$tmp/audit.log.20240101T000000Z.1" "$tmp/logdir/"
+expect_stdout 0 "audit chain intact: 3 record(s) in 2 file(s), sequences 1 to 3" \
+  audit verify "$tmp/logdir"
+expect_stdout 0 "3" audit query --count "$tmp/logdir/"
+# Records of another lineage beside them, and a lineage missing its start.
+m1='{"sequence":"5","previous_record_sha256":"'$h1'","decision_id":"m","lineage":"other"}'
+printf '%s\n' "$m1" >"$tmp/logdir/other.log"
+expect_stdout 1 "lineage other: audit chain BROKEN at $tmp/logdir/other.log:1 (sequence 5): chain starts at sequence 5 (earlier files missing); the start is required" \
+  audit verify "$tmp/logdir"
+expect_stdout 0 "summary: 2 lineage(s), 2 intact, 0 broken; 4 record(s) verified in 3 file(s); 0 line(s) that are not records skipped" \
+  audit verify --allow_missing_start "$tmp/logdir"
+expect_stdout 0 "1" audit query --count --lineage=other "$tmp/logdir"
 # One character changed in the first record: named as the broken one.
 printf '%s\n%s\n' "${l1/a.example/x.example}" "$l2" >"$tmp/audit.log.20240101T000000Z.1"
 expect_stdout 1 "audit chain BROKEN at $tmp/audit.log.20240101T000000Z.1:1 (sequence 1): the record does not match the previous_record_sha256 stored in the next record (sequence 2, $tmp/audit.log.20240101T000000Z.1:2): it was altered (or that hash was)" \

@@ -3,17 +3,19 @@
 Parses every YAML document of deploy/k8s and deploy/Dockerfile, and checks them
 against the real chainverifyd: its flags come from `chainverifyd --helpfull`,
 the policies are loaded by `chainverifyd --check_policy`, and the server is
-started with the Deployment's own arguments (paths mapped onto directories laid
-out as the kubelet lays out ConfigMap, Secret and emptyDir volumes) and probed
-the way the kubelet and Prometheus would.
+started with the StatefulSet's own arguments (paths mapped onto directories laid
+out as the kubelet lays out ConfigMap, Secret and persistent volumes, $(VAR)
+references expanded as the kubelet expands them) and probed the way the kubelet
+and Prometheus would; a pod deleted and rescheduled onto its volume is a server
+stopped and started again on the same directory.
 
-Writes one JUnit test case per check to $XML_OUTPUT_FILE, which
-bazel/test_summary.py counts.
+Writes one JUnit test case per check to $XML_OUTPUT_FILE (junit_main.py).
 """
 import glob
 import os
 import re
 import shutil
+import json
 import signal
 import socket
 import subprocess
@@ -23,9 +25,10 @@ import time
 import traceback
 import unittest
 import urllib.request
-import xml.etree.ElementTree as ET
 
 import yaml
+
+import junit_main
 
 ROOT = os.path.join(os.environ.get("TEST_SRCDIR", ""), "chainverify")
 K8S = os.path.join(ROOT, "deploy", "k8s")
@@ -125,12 +128,13 @@ def one(kind, name=None):
     return found[0]
 
 
-def deployment():
-    return one("Deployment")
+def workload():
+    """The StatefulSet running the replicas."""
+    return one("StatefulSet")
 
 
 def pod_spec():
-    return deployment()["spec"]["template"]["spec"]
+    return workload()["spec"]["template"]["spec"]
 
 
 def container():
@@ -154,8 +158,23 @@ def args():
 
 
 def flag_value(name):
-    """The Deployment's value of --name, else the server's default."""
+    """The StatefulSet's value of --name, else the server's default."""
     return args().get(name, flags()[name])
+
+
+def expand(value, pod_name):
+    """`value` with $(VAR) replaced as the kubelet does it, from the
+    container's env (literal values and the downward API's metadata.name);
+    $$ is a literal $, an unknown $(VAR) stays as it is."""
+    env = {}
+    for var in container().get("env", []):
+        if "value" in var:
+            env[var["name"]] = var["value"]
+        elif var.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") == "metadata.name":
+            env[var["name"]] = pod_name
+    return re.sub(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)",
+                  lambda m: "$" if m.group(0) == "$$" else env.get(m.group(1), m.group(0)),
+                  value)
 
 
 def container_ports():
@@ -167,9 +186,14 @@ def labels_match(selector, labels):
 
 
 def volume_source(name):
+    """A pod volume, or {"name", "persistentVolumeClaim": template} for one of
+    the StatefulSet's volumeClaimTemplates."""
     for volume in pod_spec()["volumes"]:
         if volume["name"] == name:
             return volume
+    for template in workload()["spec"].get("volumeClaimTemplates", []):
+        if template["metadata"]["name"] == name:
+            return {"name": name, "persistentVolumeClaim": template}
     raise AssertionError("no volume named %s" % name)
 
 
@@ -245,8 +269,18 @@ def make_tls(directory):
     openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
             "-CAcreateserial", "-days", "1", "-extfile", "server.ext", "-out", "server.pem",
             cwd=directory)
+    # A caller the ConfigMap's authorization section grants (spiffe://cluster.local/ns/*).
+    openssl("req", "-new", *key, "-keyout", "client.key", "-out", "client.csr",
+            "-subj", "/CN=billing", cwd=directory)
+    with open(os.path.join(directory, "client.ext"), "w") as f:
+        f.write("subjectAltName=URI:spiffe://cluster.local/ns/billing/sa/api\n"
+                "extendedKeyUsage=clientAuth\n")
+    openssl("x509", "-req", "-in", "client.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-days", "1", "-extfile", "client.ext", "-out", "client.pem",
+            cwd=directory)
     read = lambda name: open(os.path.join(directory, name)).read()
-    return {"cert": read("server.pem"), "key": read("server.key"), "ca": read("ca.pem")}
+    return {"cert": read("server.pem"), "key": read("server.key"), "ca": read("ca.pem"),
+            "dir": directory}
 
 
 def free_port():
@@ -255,10 +289,13 @@ def free_port():
         return s.getsockname()[1]
 
 
-def local_volumes(base):
+def local_volumes(base, claims=None):
     """Every volume of the pod as a local directory, as the kubelet would fill
     it: {mountPath: local dir}. Secret values the manifest leaves empty get a
-    generated TLS identity (tls.crt / tls.key / ca.crt by the flag that names them)."""
+    generated TLS identity (tls.crt / tls.key / ca.crt by the flag that names them).
+    A persistent volume is the directory `claims` names for it (a pod back on
+    its volume), else a new empty one."""
+    claims = claims or {}
     tls = None
     mapping = {}
     by_flag_file = {}
@@ -268,7 +305,9 @@ def local_volumes(base):
     for mount in container()["volumeMounts"]:
         volume = volume_source(mount["name"])
         local = os.path.join(base, mount["name"])
-        if "emptyDir" in volume:
+        if "persistentVolumeClaim" in volume and mount["name"] in claims:
+            local = claims[mount["name"]]
+        elif "emptyDir" in volume or "persistentVolumeClaim" in volume:
             os.makedirs(local)
         elif "configMap" in volume or "secret" in volume:
             files = {}
@@ -304,16 +343,20 @@ def grpc_health(target, timeout=5):
         return check(b"", timeout=timeout)
 
 
-class ServerWithDeploymentArgs:
-    """chainverifyd started with the Deployment's args, paths mapped to local
-    volumes and ports to free local ones (host part kept)."""
+class ServerWithPodArgs:
+    """chainverifyd started as pod `pod_name` of the StatefulSet: its args,
+    $(VAR)s expanded, paths mapped to local volumes (`claims`: {volume name:
+    directory} of persistent volumes to reuse) and ports to free local ones
+    (host part kept)."""
 
-    def __init__(self):
+    def __init__(self, pod_name="chainverify-0", claims=None):
         self.base = tempfile.mkdtemp(dir=TMP)
-        self.mapping, self.tls = local_volumes(self.base)
+        self.pod_name = pod_name
+        self.mapping, self.tls = local_volumes(self.base, claims)
         self.ports = {}
         argv = [CHAINVERIFYD]
         for name, value in args().items():
+            value = expand(value, pod_name)
             if name in ("listen", "health_listen", "metrics_listen"):
                 host, port = host_port(value)
                 self.ports[port] = free_port()
@@ -336,6 +379,34 @@ class ServerWithDeploymentArgs:
 
     def local_port(self, manifest_port):
         return self.ports[manifest_port]
+
+    def claims(self):
+        """{volume name: local directory} of the pod's persistent volumes."""
+        result = {}
+        for mount in container()["volumeMounts"]:
+            if "persistentVolumeClaim" in volume_source(mount["name"]):
+                result[mount["name"]] = self.mapping[mount["mountPath"].rstrip("/")]
+        return result
+
+    def verify(self, peer_der_pem):
+        """One Verify call as a granted mutual-TLS caller, through the real
+        CLI: the decision id (the verdict does not matter here)."""
+        listen = "127.0.0.1:%d" % self.local_port(host_port(flag_value("listen"))[1])
+        out = subprocess.run(
+            [CHAINVERIFY, "verify", "--json", "--server=" + listen, "--host=localhost",
+             "--tls_ca=" + os.path.join(self.tls["dir"], "ca.pem"),
+             "--tls_cert=" + os.path.join(self.tls["dir"], "client.pem"),
+             "--tls_key=" + os.path.join(self.tls["dir"], "client.key"), peer_der_pem],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if out.returncode not in (0, 1):
+            raise AssertionError("chainverify verify exited %d: %s\n%s" %
+                                 (out.returncode, out.stderr, self.log()))
+        return json.loads(out.stdout)["decision_id"]
+
+    def terminate(self):
+        """SIGTERM, as the kubelet stops a pod; the exit status."""
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=pod_spec()["terminationGracePeriodSeconds"])
 
     def log(self):
         self.stderr.seek(0)
@@ -373,13 +444,13 @@ class ManifestsParse(unittest.TestCase):
         files = {os.path.basename(p) for p in glob.glob(os.path.join(K8S, "*.yaml"))}
         templates = {source for source, d in documents() if d.get("kind") == "Secret"}
         self.assertEqual(resources, files - {"kustomization.yaml"} - templates)
-        # The image kustomize rewrites is the one the Deployment names.
+        # The image kustomize rewrites is the one the StatefulSet names.
         names = {image["name"] for image in kustomization.get("images", [])}
         self.assertIn(container()["image"].split(":")[0], names)
 
     def test_every_kind_the_issue_asks_for_is_there(self):
         kinds = [d["kind"] for _, d in documents()]
-        for kind in ("Deployment", "Service", "ConfigMap", "Secret", "PodDisruptionBudget",
+        for kind in ("StatefulSet", "Service", "ConfigMap", "Secret", "PodDisruptionBudget",
                      "HorizontalPodAutoscaler", "NetworkPolicy"):
             self.assertIn(kind, kinds)
         services = objects("Service")
@@ -388,7 +459,7 @@ class ManifestsParse(unittest.TestCase):
         self.assertTrue(any(s["spec"].get("clusterIP") != "None" for s in services))
 
 
-class DeploymentAgreesWithServer(unittest.TestCase):
+class StatefulSetAgreesWithServer(unittest.TestCase):
 
     def test_every_arg_is_a_flag_of_chainverifyd(self):
         unknown = sorted(set(args()) - set(flags()))
@@ -418,7 +489,7 @@ class DeploymentAgreesWithServer(unittest.TestCase):
                             probe_name)
 
     def test_prometheus_annotations_name_the_metrics_port(self):
-        annotations = deployment()["spec"]["template"]["metadata"]["annotations"]
+        annotations = workload()["spec"]["template"]["metadata"]["annotations"]
         self.assertEqual(annotations["prometheus.io/scrape"], "true")
         self.assertEqual(int(annotations["prometheus.io/port"]),
                          host_port(flag_value("metrics_listen"))[1])
@@ -441,8 +512,10 @@ class DeploymentAgreesWithServer(unittest.TestCase):
             mount, relative = mount_for(path)
             volume = volume_source(mount["name"])
             if name == "audit_log":
-                # Written at run time: needs a writable volume.
-                self.assertIn("emptyDir", volume, "--audit_log is not on an emptyDir")
+                # Written at run time, and must outlive the pod: a writable
+                # volume claimed per replica.
+                self.assertIn("persistentVolumeClaim", volume,
+                              "--audit_log is not on a volumeClaimTemplate")
                 self.assertFalse(mount.get("readOnly", False), "--audit_log on a read-only mount")
                 continue
             self.assertTrue(mount.get("readOnly"), "%s mounted writable" % mount["name"])
@@ -473,14 +546,71 @@ class DeploymentAgreesWithServer(unittest.TestCase):
         self.assertIn("ALL", sc["capabilities"]["drop"])
 
 
+class AuditVolumesOutliveThePods(unittest.TestCase):
+
+    def test_each_replica_claims_its_own_audit_volume_and_keeps_it(self):
+        spec = workload()["spec"]
+        mount, _ = mount_for(args()["audit_log"])
+        template = volume_source(mount["name"])["persistentVolumeClaim"]
+        # One writer per lineage: the volume mounts on one node at a time.
+        self.assertEqual(template["spec"]["accessModes"], ["ReadWriteOnce"])
+        size = parse_quantity(template["spec"]["resources"]["requests"]["storage"])
+        self.assertGreaterEqual(size, 4 * int(flag_value("audit_max_file_bytes")),
+                                "room for a few rotated files at least")
+        # Scaling down or deleting the StatefulSet keeps the volumes.
+        self.assertEqual(spec["persistentVolumeClaimRetentionPolicy"],
+                         {"whenScaled": "Retain", "whenDeleted": "Retain"})
+        # A pod volume of that name would shadow the claim.
+        self.assertNotIn(mount["name"], [v["name"] for v in pod_spec()["volumes"]])
+
+    def test_governed_by_the_headless_service_and_scaled_in_parallel(self):
+        spec = workload()["spec"]
+        self.assertEqual(one("Service", spec["serviceName"])["spec"].get("clusterIP"), "None")
+        # OrderedReady would add the autoscaler's pods one by one.
+        self.assertEqual(spec.get("podManagementPolicy"), "Parallel")
+        self.assertEqual(spec.get("updateStrategy", {}).get("type", "RollingUpdate"),
+                         "RollingUpdate")
+
+    def test_instance_name_is_the_pod_name(self):
+        self.assertEqual(expand(args()["instance_name"], "chainverify-7"), "chainverify-7")
+
+    def test_returned_decisions_survive_pod_deletion_and_rescheduling(self):
+        pod = ServerWithPodArgs("chainverify-1")
+        try:
+            peer = os.path.join(pod.tls["dir"], "server.pem")
+            returned = [pod.verify(peer), pod.verify(peer)]
+            self.assertEqual(pod.terminate(), 0, pod.log())
+        finally:
+            pod.stop()
+        # The pod is deleted; its claim is not. Its replacement, same name,
+        # fresh ConfigMap and Secret volumes, mounts the claim again.
+        again = ServerWithPodArgs("chainverify-1", claims=pod.claims())
+        try:
+            returned.append(again.verify(peer))
+            self.assertEqual(again.terminate(), 0, again.log())
+        finally:
+            again.stop()
+        files = sorted(glob.glob(localize(args()["audit_log"], again.mapping) + "*"))
+        result = subprocess.run([CHAINVERIFY, "audit", "verify"] + files, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+        self.assertEqual(result.returncode, 0, result.stdout)
+        self.assertIn("audit chain intact: 3 record(s)", result.stdout)
+        self.assertIn("written by: chainverify-1\n", result.stdout)
+        query = subprocess.run([CHAINVERIFY, "audit", "query"] + files, stdout=subprocess.PIPE,
+                               text=True, check=True)
+        records = [json.loads(line) for line in query.stdout.splitlines()]
+        self.assertEqual([r["decision_id"] for r in records], returned)
+        self.assertEqual(len({r["lineage"] for r in records}), 1, "a new lineage after the restart")
+
+
 class ObjectsReferToEachOther(unittest.TestCase):
 
     def pod_labels(self):
-        return deployment()["spec"]["template"]["metadata"]["labels"]
+        return workload()["spec"]["template"]["metadata"]["labels"]
 
     def test_selectors_select_the_pods(self):
         labels = self.pod_labels()
-        self.assertTrue(labels_match(deployment()["spec"]["selector"]["matchLabels"], labels))
+        self.assertTrue(labels_match(workload()["spec"]["selector"]["matchLabels"], labels))
         for service in objects("Service"):
             self.assertTrue(labels_match(service["spec"]["selector"], labels),
                             service["metadata"]["name"])
@@ -517,14 +647,14 @@ class ObjectsReferToEachOther(unittest.TestCase):
         hpa = one("HorizontalPodAutoscaler")
         target = hpa["spec"]["scaleTargetRef"]
         self.assertEqual((target["kind"], target["name"]),
-                         ("Deployment", deployment()["metadata"]["name"]))
+                         (workload()["kind"], workload()["metadata"]["name"]))
         # Utilization is a fraction of the request.
         self.assertIn("cpu", container()["resources"]["requests"])
         pdb = one("PodDisruptionBudget")["spec"]
         self.assertGreater(hpa["spec"]["minReplicas"], pdb.get("maxUnavailable", 0))
         # With an autoscaler, `replicas` in the manifest would reset its count on
         # every apply.
-        self.assertNotIn("replicas", deployment()["spec"])
+        self.assertNotIn("replicas", workload()["spec"])
 
     def test_volumes_name_objects_in_the_manifests(self):
         for volume in pod_spec()["volumes"]:
@@ -570,11 +700,11 @@ class PoliciesLoad(unittest.TestCase):
         self.assertEqual(self.check_policy(path).returncode, 1)
 
 
-class ServerRunsWithTheDeploymentArgs(unittest.TestCase):
+class ServerRunsWithThePodArgs(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.server = ServerWithDeploymentArgs()
+        cls.server = ServerWithPodArgs()
 
     @classmethod
     def tearDownClass(cls):
@@ -630,7 +760,7 @@ class ServerRunsWithTheDeploymentArgs(unittest.TestCase):
         self.assertIsNone(self.server.proc.poll(), "the server restarted or exited")
         self.assertIn("policy_reloaded", self.server.log())
 
-    def test_audit_log_is_on_the_emptydir(self):
+    def test_audit_log_is_on_the_audit_volume(self):
         path = localize(args()["audit_log"], self.server.mapping)
         self.assertTrue(os.path.exists(path), "%s: %s" % (path, self.server.log()))
 
@@ -638,7 +768,7 @@ class ServerRunsWithTheDeploymentArgs(unittest.TestCase):
 class DrainFitsTheGracePeriod(unittest.TestCase):
 
     def test_sigterm_exits_cleanly_within_the_grace_period(self):
-        server = ServerWithDeploymentArgs()
+        server = ServerWithPodArgs()
         try:
             start = time.time()
             server.proc.send_signal(signal.SIGTERM)
@@ -742,65 +872,5 @@ class ReadmesAgree(unittest.TestCase):
             self.assertIn("--" + name, readme, "deploy/README.md does not explain --%s" % name)
 
 
-# --- JUnit output ---------------------------------------------------------------
-
-class JUnitResult(unittest.TextTestResult):
-
-    def __init__(self, *a, **kw):
-        super().__init__(*a, **kw)
-        self.cases = []
-        self._start = 0.0
-
-    def startTest(self, test):
-        self._start = time.time()
-        super().startTest(test)
-
-    def _record(self, test, kind, err):
-        message = self._exc_info_to_string(err, test) if err else None
-        self.cases.append((test, kind, message, time.time() - self._start))
-
-    def addSuccess(self, test):
-        super().addSuccess(test)
-        self._record(test, None, None)
-
-    def addFailure(self, test, err):
-        super().addFailure(test, err)
-        self._record(test, "failure", err)
-
-    def addError(self, test, err):
-        super().addError(test, err)
-        self._record(test, "error", err)
-
-
-def write_junit(result, path):
-    suites = ET.Element("testsuites")
-    suite = ET.SubElement(suites, "testsuite", name="tests/deploy/deploy_test",
-                          tests=str(len(result.cases)),
-                          failures=str(sum(1 for c in result.cases if c[1] == "failure")),
-                          errors=str(sum(1 for c in result.cases if c[1] == "error")))
-    for test, kind, message, seconds in result.cases:
-        if isinstance(test, unittest.TestCase):
-            classname, _, name = test.id().rpartition(".")
-        else:
-            # A setUpClass error: "setUpClass (__main__.Class)".
-            classname, name = "", str(test)
-        classname = classname.replace("__main__", "deploy_test") or "deploy_test"
-        name = name.replace("__main__", "deploy_test")
-        case = ET.SubElement(suite, "testcase", name=name, classname=classname,
-                             time="%.3f" % seconds)
-        if kind:
-            ET.SubElement(case, kind, message=message.strip().splitlines()[-1]).text = message
-    ET.ElementTree(suites).write(path, encoding="utf-8", xml_declaration=True)
-
-
-def main():
-    suite = unittest.defaultTestLoader.loadTestsFromModule(sys.modules[__name__])
-    runner = unittest.TextTestRunner(verbosity=2, resultclass=JUnitResult)
-    result = runner.run(suite)
-    if os.environ.get("XML_OUTPUT_FILE"):
-        write_junit(result, os.environ["XML_OUTPUT_FILE"])
-    return 0 if result.wasSuccessful() else 1
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(junit_main.main("tests/deploy/deploy_test"))

@@ -362,5 +362,17 @@ TEST_F(ServerIntegrationTest, CliVerifiesSeedExample) {
   EXPECT_EQ(code, 2);
 }
 
+// Abseil's --help lists only flags of a file named after the program; the
+// server's are in server/main.cc and must still be listed.
+TEST(ServerHelpTest, HelpListsTheServersFlags) {
+  std::string out;
+  testing::RunCommand({Runfile("server/chainverifyd"), "--help"}, &out);
+  EXPECT_EQ(out.find("No flags matched"), std::string::npos) << out;
+  for (const char* flag : {"--listen", "--policy_file", "--audit_log", "--audit_stdout",
+                           "--instance_name", "--metrics_listen", "--tls_client_ca"}) {
+    EXPECT_NE(out.find(absl::StrCat("    ", flag, " (")), std::string::npos) << flag << "\n" << out;
+  }
+}
+
 }  // namespace
 }  // namespace chainverify

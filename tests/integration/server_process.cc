@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -13,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <thread>
 
@@ -94,8 +96,45 @@ std::string Runfile(const std::string& path) {
   return absl::StrCat(srcdir, "/", workspace ? workspace : "chainverify", "/", path);
 }
 
+namespace {
+
+// The server's first line from `fd` (a pipe), waiting at most 20 s.
+std::string FirstLineFromPipe(int fd) {
+  std::string line;
+  pollfd pfd{fd, POLLIN, 0};
+  while (line.find('\n') == std::string::npos) {
+    if (poll(&pfd, 1, 20000) <= 0) break;
+    char buf[256];
+    ssize_t n = read(fd, buf, sizeof(buf));
+    if (n <= 0) break;
+    line.append(buf, n);
+  }
+  return line;
+}
+
+// The first line written to `path` past `offset`, waiting at most 20 s while
+// `*pid` runs (set to -1 once it has exited and been reaped).
+std::string FirstLineFromFile(const std::string& path, std::streamoff offset, pid_t* pid) {
+  std::string text;
+  for (int i = 0; i < 1000; ++i) {
+    std::ifstream in(path, std::ios::binary);
+    in.seekg(offset);
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    if (text.find('\n') != std::string::npos) break;
+    if (waitpid(*pid, nullptr, WNOHANG) != 0) {
+      *pid = -1;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return text.substr(0, text.find('\n') + 1);
+}
+
+}  // namespace
+
 absl::StatusOr<ServerProcess> ServerProcess::Start(const std::string& binary,
-                                                   std::vector<std::string> args) {
+                                                   std::vector<std::string> args,
+                                                   const std::string& stdout_path) {
   int out[2];
   if (pipe(out) != 0) return absl::InternalError("pipe failed");
   args.insert(args.begin(), binary);
@@ -104,10 +143,18 @@ absl::StatusOr<ServerProcess> ServerProcess::Start(const std::string& binary,
   bool has_metrics_flag = false;
   for (const std::string& a : args) has_metrics_flag |= absl::StartsWith(a, "--metrics_listen");
   if (!has_metrics_flag) args.push_back("--metrics_listen=127.0.0.1:0");
+  std::streamoff offset = 0;
+  if (!stdout_path.empty()) {
+    std::ifstream existing(stdout_path, std::ios::binary | std::ios::ate);
+    if (existing) offset = existing.tellg();
+  }
   pid_t pid = fork();
   if (pid < 0) return absl::InternalError("fork failed");
   if (pid == 0) {
-    dup2(out[1], STDOUT_FILENO);
+    const int fd = stdout_path.empty()
+                       ? out[1]
+                       : open(stdout_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    dup2(fd, STDOUT_FILENO);
     close(out[0]);
     close(out[1]);
     std::vector<char*> argv = ToArgv(args);
@@ -117,16 +164,10 @@ absl::StatusOr<ServerProcess> ServerProcess::Start(const std::string& binary,
   close(out[1]);
   ServerProcess server;
   server.pid_ = pid;
-  // Read the first line, with a timeout, for the chosen port.
-  std::string line;
-  pollfd pfd{out[0], POLLIN, 0};
-  while (line.find('\n') == std::string::npos) {
-    if (poll(&pfd, 1, 20000) <= 0) break;
-    char buf[256];
-    ssize_t n = read(out[0], buf, sizeof(buf));
-    if (n <= 0) break;
-    line.append(buf, n);
-  }
+  // The first line names the chosen ports.
+  const std::string line = stdout_path.empty()
+                               ? FirstLineFromPipe(out[0])
+                               : FirstLineFromFile(stdout_path, offset, &server.pid_);
   close(out[0]);
   constexpr absl::string_view kPrefix = "listening on ";
   if (!absl::StartsWith(line, kPrefix)) {

@@ -16,9 +16,12 @@ namespace chainverify::testing {
 class ServerProcess {
  public:
   // Starts `binary` with `args` plus --listen=127.0.0.1:0 and waits for its
-  // "listening on" line.
+  // "listening on" line. With `stdout_path`, the server's whole stdout is
+  // appended to that file (e.g. for --audit_stdout); otherwise only that
+  // first line is read.
   static absl::StatusOr<ServerProcess> Start(const std::string& binary,
-                                             std::vector<std::string> args);
+                                             std::vector<std::string> args,
+                                             const std::string& stdout_path = "");
   ServerProcess(ServerProcess&& other) noexcept;
   ~ServerProcess();
 

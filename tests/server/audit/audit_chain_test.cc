@@ -55,6 +55,8 @@ v1::AuditRecord FullRecord() {
   r.mutable_evaluated_at()->set_seconds(1700000001);
   r.add_revocation("GOOD@0 ocsp");
   r.set_denied_reason("caller \"x\" is not granted policy \"y\"");
+  r.set_lineage("4f1c2a9e-7b3d-4e8f-9a10-2b3c4d5e6f70");
+  r.set_instance("chainverify-0");
   r.add_issuer_fetches("FETCHED http://ca.example/int.der");
   r.add_fetched_certificate_sha256(std::string(64, 'e'));
   return r;
@@ -62,7 +64,7 @@ v1::AuditRecord FullRecord() {
 
 TEST(RecordToJsonLineTest, CoversEveryField) {
   // A new AuditRecord field needs a line in RecordToJsonLine (and FullRecord).
-  EXPECT_EQ(v1::AuditRecord::descriptor()->field_count(), 23);
+  EXPECT_EQ(v1::AuditRecord::descriptor()->field_count(), 25);
   const v1::AuditRecord record = FullRecord();
   for (int i = 0; i < v1::AuditRecord::descriptor()->field_count(); ++i) {
     const auto* field = v1::AuditRecord::descriptor()->field(i);
