@@ -53,37 +53,6 @@ std::optional<Level> TrustLevel(absl::string_view value) {
   return std::nullopt;
 }
 
-bool IsValidUtf8(absl::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const unsigned char c = s[i];
-    int extra;
-    uint32_t min;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c & 0xe0) == 0xc0) {
-      extra = 1, min = 0x80;
-    } else if ((c & 0xf0) == 0xe0) {
-      extra = 2, min = 0x800;
-    } else if ((c & 0xf8) == 0xf0) {
-      extra = 3, min = 0x10000;
-    } else {
-      return false;
-    }
-    if (i + extra >= s.size()) return false;
-    uint32_t cp = c & (0x3f >> extra);
-    for (int k = 1; k <= extra; ++k) {
-      const unsigned char next = s[i + k];
-      if ((next & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (next & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
-    i += extra + 1;
-  }
-  return true;
-}
-
 std::string Digest(const EVP_MD* md, absl::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
@@ -138,6 +107,8 @@ class Parser {
     // A MULTILINE_OCTAL value being read: its attribute's name.
     std::optional<std::string> multiline;
     int line_no = 0;
+    // A final newline ends the last line; it does not start another.
+    absl::ConsumeSuffix(&text, "\n");
     for (absl::string_view line : absl::StrSplit(text, '\n')) {
       ++line_no;
       if (line.size() > kCertdataMaxLineBytes) {

@@ -72,6 +72,22 @@ v1::CertificateError ToProto(const CertError& e) {
 
 }  // namespace
 
+void DescribeTrustSource(const TrustSource& source, const std::string& label,
+                         v1::TrustSource* out) {
+  switch (source.kind) {
+    case TrustSource::Kind::kSystem: out->set_kind(v1::TrustSource::SYSTEM); break;
+    case TrustSource::Kind::kPemFile: out->set_kind(v1::TrustSource::PEM_FILE); break;
+    case TrustSource::Kind::kPemDirectory: out->set_kind(v1::TrustSource::PEM_DIRECTORY); break;
+    case TrustSource::Kind::kInlinePem: out->set_kind(v1::TrustSource::INLINE_PEM); break;
+    case TrustSource::Kind::kMozillaCertdata:
+      out->set_kind(v1::TrustSource::MOZILLA_CERTDATA);
+      break;
+  }
+  // File names need not be UTF-8; proto3 strings must be.
+  out->set_path(IsValidUtf8(source.path) ? source.path : absl::CHexEscape(source.path));
+  out->set_label(IsValidUtf8(label) ? label : absl::CHexEscape(label));
+}
+
 void DescribeCertificate(const ChainEntry& entry, v1::CertificateDetails* out) {
   const Certificate& cert = *entry.certificate;
   X509* x = cert.x509();
@@ -123,6 +139,11 @@ void DescribeCertificate(const ChainEntry& entry, v1::CertificateDetails* out) {
   out->set_signature_algorithm(OBJ_nid2ln(cert.signature_nid()));
   out->set_public_key_algorithm(OBJ_nid2sn(EVP_PKEY_get_base_id(cert.public_key())));
   out->set_public_key_bits(EVP_PKEY_get_bits(cert.public_key()));
+  if (entry.anchor != nullptr) {
+    for (const AnchorOrigin& origin : entry.anchor->origins) {
+      DescribeTrustSource(*origin.source, origin.label, out->add_trust_sources());
+    }
+  }
 }
 
 void FillVerdict(const VerifyResult& result, v1::VerifyResponse* response) {

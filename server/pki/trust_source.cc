@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <set>
 #include <utility>
 
 #include <openssl/err.h>
@@ -28,11 +29,42 @@ const char* TrustSource::KindName(Kind kind) {
   return "unknown";
 }
 
+bool IsValidUtf8(absl::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const unsigned char c = s[i];
+    int extra;
+    uint32_t min;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xe0) == 0xc0) {
+      extra = 1, min = 0x80;
+    } else if ((c & 0xf0) == 0xe0) {
+      extra = 2, min = 0x800;
+    } else if ((c & 0xf8) == 0xf0) {
+      extra = 3, min = 0x10000;
+    } else {
+      return false;
+    }
+    if (i + extra >= s.size()) return false;
+    uint32_t cp = c & (0x3f >> extra);
+    for (int k = 1; k <= extra; ++k) {
+      const unsigned char next = s[i + k];
+      if ((next & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (next & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+    i += extra + 1;
+  }
+  return true;
+}
+
 std::string TrustSource::Describe() const { return absl::StrCat(KindName(kind), ":", path); }
 
 std::string PurposeTrust::Describe() const {
   const std::string after =
-      distrust_after ? absl::FormatTime(absl::RFC3339_sec, *distrust_after, absl::UTCTimeZone())
+      distrust_after ? absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", *distrust_after, absl::UTCTimeZone())
                      : "";
   switch (level) {
     case Level::kTrusted:
@@ -118,6 +150,18 @@ absl::Status AppendPemDirectory(const std::string& path, LoadedTrustSource* out)
   return absl::OkStatus();
 }
 
+// A certificate a source holds twice (a bundle and its hashed links in the
+// same directory) counts once, first place kept.
+LoadedTrustSource Deduplicated(LoadedTrustSource loaded) {
+  std::set<std::string> seen;
+  std::vector<SourceCertificate> unique;
+  for (SourceCertificate& c : loaded.certificates) {
+    if (seen.insert(c.certificate->sha256()).second) unique.push_back(std::move(c));
+  }
+  loaded.certificates = std::move(unique);
+  return loaded;
+}
+
 }  // namespace
 
 absl::StatusOr<LoadedTrustSource> LoadPem(absl::string_view pem, TrustSource source) {
@@ -125,7 +169,7 @@ absl::StatusOr<LoadedTrustSource> LoadPem(absl::string_view pem, TrustSource sou
   out.source = std::move(source);
   absl::Status status = AppendPem(pem, out.source.path, "", &out);
   if (!status.ok()) return status;
-  return out;
+  return Deduplicated(std::move(out));
 }
 
 absl::StatusOr<LoadedTrustSource> LoadPemFile(const std::string& path) {
@@ -133,7 +177,7 @@ absl::StatusOr<LoadedTrustSource> LoadPemFile(const std::string& path) {
   out.source = {TrustSource::Kind::kPemFile, path};
   absl::Status status = AppendPemFile(path, "", &out);
   if (!status.ok()) return status;
-  return out;
+  return Deduplicated(std::move(out));
 }
 
 absl::StatusOr<LoadedTrustSource> LoadPemDirectory(const std::string& path) {
@@ -141,7 +185,7 @@ absl::StatusOr<LoadedTrustSource> LoadPemDirectory(const std::string& path) {
   out.source = {TrustSource::Kind::kPemDirectory, path};
   absl::Status status = AppendPemDirectory(path, &out);
   if (!status.ok()) return status;
-  return out;
+  return Deduplicated(std::move(out));
 }
 
 absl::StatusOr<LoadedTrustSource> LoadSystemStore() {
@@ -159,7 +203,7 @@ absl::StatusOr<LoadedTrustSource> LoadSystemStore() {
         "no trust anchors found in the system store (", out.source.path,
         "); install ca-certificates or set SSL_CERT_FILE"));
   }
-  return out;
+  return Deduplicated(std::move(out));
 }
 
 }  // namespace chainverify::pki

@@ -90,6 +90,10 @@ struct LoadedTrustSource {
   std::vector<DistrustRecord> distrust;
 };
 
+// RFC 3629 UTF-8 (no surrogates, no overlong forms): labels and paths end up
+// in proto3 strings.
+bool IsValidUtf8(absl::string_view s);
+
 // Every CERTIFICATE block of a PEM text (other blocks, e.g. keys and CRLs, are
 // skipped), each trusted for every purpose. Fails if a certificate block does
 // not parse, naming it.

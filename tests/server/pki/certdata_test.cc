@@ -441,7 +441,7 @@ TEST_F(MalformedCertdataTest, HashMismatch) {
 }
 
 TEST_F(MalformedCertdataTest, StructureErrors) {
-  ExpectRefused("CKA_CLASS CK_OBJECT_CLASS CKO_CERTIFICATE\n", 2, "no BEGINDATA line");
+  ExpectRefused("CKA_CLASS CK_OBJECT_CLASS CKO_CERTIFICATE\n", 1, "no BEGINDATA line");
   const std::string dup = absl::StrReplaceAll(
       good_, {{"CKA_TOKEN CK_BBOOL CK_TRUE\nCKA_LABEL UTF8 \"Malformed Root\"\nCKA_CERTIFICATE_TYPE",
                "CKA_TOKEN CK_BBOOL CK_TRUE\nCKA_TOKEN CK_BBOOL CK_TRUE\nCKA_LABEL UTF8 \"Malformed "
