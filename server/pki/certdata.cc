@@ -136,14 +136,21 @@ class Parser {
         current.reset();
         continue;
       }
-      std::vector<absl::string_view> parts =
-          absl::StrSplit(trimmed, absl::MaxSplits(absl::ByAnyChar(" \t"), 2), absl::SkipEmpty());
+      // "NAME TYPE VALUE": words separated by blanks; the value is the rest.
+      std::vector<absl::string_view> parts;
+      absl::string_view rest = trimmed;
+      while (parts.size() < 2 && !rest.empty()) {
+        const size_t blank = std::min(rest.find_first_of(" \t"), rest.size());
+        parts.push_back(rest.substr(0, blank));
+        rest = absl::StripLeadingAsciiWhitespace(rest.substr(blank));
+      }
+      parts.push_back(rest);
       const std::string name(parts[0]);
       if (!absl::StartsWith(name, "CKA_")) {
         return Error(line_no, absl::StrCat("expected an attribute line \"CKA_... TYPE VALUE\", got \"",
                                            absl::CHexEscape(trimmed.substr(0, 80)), "\""));
       }
-      if (parts.size() < 2) return Error(line_no, absl::StrCat(name, " has no type"));
+      if (parts.size() < 3) return Error(line_no, absl::StrCat(name, " has no type"));
       if (!current) {
         if (name != "CKA_CLASS") {
           return Error(line_no, absl::StrCat("an object must start with CKA_CLASS, not ", name));
@@ -165,8 +172,7 @@ class Parser {
         return Error(line_no, absl::StrCat(name, " must be of type CK_TRUST, not ", attribute.type));
       }
       attribute.line = line_no;
-      const absl::string_view value =
-          parts.size() > 2 ? absl::StripAsciiWhitespace(parts[2]) : absl::string_view();
+      const absl::string_view value = parts[2];
       if (attribute.type == "MULTILINE_OCTAL") {
         if (!value.empty()) return Error(line_no, absl::StrCat(name, ": text after MULTILINE_OCTAL"));
         multiline = name;
@@ -188,7 +194,7 @@ class Parser {
     return absl::OkStatus();
   }
 
-  // One line of \ooo escapes (RFC-less NSS format: three octal digits each).
+  // One line of \ooo escapes (NSS's format: three octal digits each).
   absl::Status DecodeOctal(absl::string_view line, int line_no, std::string* out) {
     for (size_t i = 0; i < line.size(); i += 4) {
       const absl::string_view escape = line.substr(i, 4);

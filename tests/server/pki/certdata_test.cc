@@ -371,6 +371,15 @@ TEST_F(MalformedCertdataTest, TheGoodFileLoads) {
   auto loaded = Parse(good_);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   EXPECT_EQ(loaded->certificates.size(), 1u);
+  // Blanks between the words may be runs of spaces and tabs; lines may end in CRLF.
+  const std::string spaced = absl::StrReplaceAll(
+      good_, {{"CKA_TRUST_SERVER_AUTH CK_TRUST ", "CKA_TRUST_SERVER_AUTH \t CK_TRUST   "},
+              {"CKA_LABEL UTF8 ", "CKA_LABEL  UTF8\t"},
+              {"\n", "\r\n"}});
+  auto same = Parse(spaced);
+  ASSERT_TRUE(same.ok()) << same.status();
+  EXPECT_EQ(same->certificates[0].label, "Malformed Root");
+  EXPECT_EQ(same->certificates[0].server_auth.level, Level::kTrusted);
 }
 
 TEST_F(MalformedCertdataTest, TruncatedInsideAValue) {
