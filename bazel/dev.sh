@@ -72,7 +72,7 @@ client_tests() {
   rm -f "$junit_dir"/*.xml
   # Same configuration as the `bazel test` above when it had no extra arguments (CI);
   # otherwise that run built the binaries in its own configuration already.
-  if [ $# -eq 0 ] && ! bazel build --test_env=CHAINVERIFY_LIMBO="$limbo" \
+  if [ $# -eq 0 ] && ! bazel build "${limbo_env[@]}" \
         //server:chainverifyd //client:chainverify >&2; then
     junit_failure "$junit_dir/clients.xml" clients "bazel build of chainverifyd failed"
     return 1
@@ -107,6 +107,13 @@ case "${1:-}" in
     limbo="$(limbo_path)"
     [ -n "$limbo" ] || echo "WARNING: x509-limbo suite not found (../shared/conformance/limbo.json.gz or \$CHAINVERIFY_LIMBO): the conformance test will report it as absent" >&2
     limbo_env=(--test_env=CHAINVERIFY_LIMBO="$limbo")
+    # Mozilla's certdata.txt: the tests find ../shared/trust-data themselves;
+    # CHAINVERIFY_CERTDATA, when set, points them elsewhere.
+    if [ -n "${CHAINVERIFY_CERTDATA:-}" ]; then
+      limbo_env+=(--test_env=CHAINVERIFY_CERTDATA="$CHAINVERIFY_CERTDATA")
+    elif [ ! -f ../shared/trust-data/mozilla/certdata.txt ]; then
+      echo "WARNING: Mozilla certdata.txt not found (../shared/trust-data/mozilla/certdata.txt or \$CHAINVERIFY_CERTDATA): the tests that read it will report it as absent" >&2
+    fi
     phase_start=$SECONDS
     status=0
     bazel test //... "${limbo_env[@]}" "$@" || status=$?

@@ -18,6 +18,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -232,13 +233,27 @@ std::string FormatSource(const v1::CertificateDetails& cert) {
   switch (cert.source()) {
     case v1::REQUEST:
       return absl::StrCat("uploaded #", cert.request_index());
-    case v1::TRUST_STORE:
+    case v1::TRUST_STORE: {
+      // Which of the policy's sources hold it, e.g. "mozilla_certdata:
+      // /etc/chainverify/certdata.txt \"ISRG Root X1\"".
+      std::vector<std::string> sources;
+      for (const v1::TrustSource& source : cert.trust_sources()) {
+        std::string kind = EnumName(v1::TrustSource::Kind_Name<int>, source.kind());
+        for (char& c : kind) c = absl::ascii_tolower(c);
+        std::string text = absl::StrCat(kind, ":", Printable(source.path()));
+        if (!source.label().empty()) {
+          absl::StrAppend(&text, " \"", Printable(source.label()), "\"");
+        }
+        sources.push_back(std::move(text));
+      }
+      std::string out = "trust store";
+      if (!sources.empty()) absl::StrAppend(&out, " ", absl::StrJoin(sources, ", "));
       // An anchor the peer also sent: that upload was used, not unused.
       if (cert.request_index() >= 0) {
-        return absl::StrCat("trust store (also uploaded #",
-                            cert.request_index(), ")");
+        absl::StrAppend(&out, " (also uploaded #", cert.request_index(), ")");
       }
-      return "trust store";
+      return out;
+    }
     case v1::INTERMEDIATE_STORE:
       return "intermediate store (policy; the peer did not send it)";
     case v1::AIA_FETCH:

@@ -36,6 +36,7 @@
 #include "client/audit_tool.h"
 #include "client/chainverify_client.h"
 #include "client/tls_capture.h"
+#include "client/trust_tool.h"
 
 ABSL_FLAG(
     std::vector<std::string>, chain, {},
@@ -64,7 +65,8 @@ ABSL_FLAG(std::string, time, "",
           "Verify as of this RFC 3339 instant, e.g. 2024-05-01T12:00:00Z. Only "
           "allowed by policies with allow_request_verification_time.");
 ABSL_FLAG(bool, json, false,
-          "Print the whole VerifyResponse as JSON instead of text.");
+          "verify: print the whole VerifyResponse as JSON instead of text; trust "
+          "diff: print the TrustDiff (admin.proto) as JSON.");
 ABSL_FLAG(std::string, server, "",
           "Server address HOST:PORT. Default: $CHAINVERIFY_SERVER if set, else "
           "127.0.0.1:50051.");
@@ -322,6 +324,10 @@ int RunVerify(const std::vector<std::string>& args) {
   return ExitCodeFor(*response);
 }
 
+int RunTrustDiffCommand(const std::vector<std::string>& args) {
+  return RunTrustDiff(args, absl::GetFlag(FLAGS_json));
+}
+
 // A subcommand is one or more words ("verify", later "audit query"); the
 // positional arguments after them are passed to `run`.
 struct Subcommand {
@@ -340,6 +346,11 @@ constexpr Subcommand kSubcommands[] = {
      RunAuditQuery},
     // After the two above, which match first: usage for a bare "audit".
     {"audit", "audit verify | audit query (see below)", RunAuditUsage},
+    {"trust diff",
+     "compare two sets of trust sources, e.g. the OS store and a root "
+     "program's certdata.txt (exit 0 same, 1 different)",
+     RunTrustDiffCommand},
+    {"trust", "trust diff (see below)", RunTrustUsage},
 };
 
 std::string UsageText() {
@@ -369,7 +380,9 @@ std::string UsageText() {
       "\n"
       "Exit status: 0 TRUSTED, 1 REJECTED, 2 error (bad flags, unreadable "
       "file,\n"
-      "TLS connect or handshake failure, RPC failure).");
+      "TLS connect or handshake failure, RPC failure).\n"
+      "\n",
+      TrustUsageText());
   return text;
 }
 

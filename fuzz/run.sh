@@ -31,12 +31,13 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 ALL_TARGETS=(certificate_fuzzer path_builder_fuzzer policy_fuzzer crl_fuzzer
-             ocsp_fuzzer verify_request_fuzzer issuer_response_fuzzer)
-# Largest input per target: a few certificates at most.
+             ocsp_fuzzer verify_request_fuzzer issuer_response_fuzzer certdata_fuzzer)
+# Largest input per target: a few certificates at most (certdata.txt spends
+# about 10 KB of octal text on a root and its trust object).
 declare -A MAX_LEN=(
   [certificate_fuzzer]=16384 [path_builder_fuzzer]=49152 [policy_fuzzer]=16384
   [crl_fuzzer]=32768 [ocsp_fuzzer]=16384 [verify_request_fuzzer]=49152
-  [issuer_response_fuzzer]=32768
+  [issuer_response_fuzzer]=32768 [certdata_fuzzer]=49152
 )
 
 seconds=60
@@ -117,6 +118,31 @@ else
 fi
 mkdir -p "$workdir/seeds/policy_fuzzer"
 cp deploy/policy/*.textproto "$workdir/seeds/policy_fuzzer/"
+# certdata_fuzzer: Mozilla's certdata.txt (../shared/trust-data or
+# $CHAINVERIFY_CERTDATA) cut into files of a few roots with their trust
+# objects, each after the CLIENT_AUTH mode byte.
+certdata="${CHAINVERIFY_CERTDATA:-$PWD/../shared/trust-data/mozilla/certdata.txt}"
+if [ -f "$certdata" ]; then
+  python3 - "$certdata" "$workdir/seeds/certdata_fuzzer" <<'PY' >&2 \
+    || echo "certdata seeds failed; going on without them" >&2
+import os, sys
+text = open(sys.argv[1], encoding="utf-8").read()
+head, _, data = text.partition("BEGINDATA\n")
+objects = [o for o in data.split("\n\n") if "CKA_CLASS" in o]
+os.makedirs(sys.argv[2], exist_ok=True)
+chunk, n = [], 0
+for i, obj in enumerate(objects):
+    chunk.append(obj)
+    if len(chunk) == 4 or i == len(objects) - 1:
+        body = "BEGINDATA\n" + "\n\n".join(chunk) + "\n"
+        with open(os.path.join(sys.argv[2], f"mozilla-{n:03d}"), "wb") as f:
+            f.write(bytes([n % 3]) + body.encode())
+        chunk, n = [], n + 1
+print(f"certdata seeds: {n} slices of {sys.argv[1]}")
+PY
+else
+  echo "Mozilla certdata.txt not found ($certdata): no certdata slices as seeds" >&2
+fi
 
 status=0
 summary=()

@@ -21,6 +21,7 @@
 #include "absl/time/time.h"
 #include "chainverify/v1/verifier.pb.h"
 #include "fuzz/fuzz_input.h"
+#include "tests/testutil/certdata_writer.h"
 #include "tests/testutil/test_pki.h"
 
 namespace chainverify::fuzz {
@@ -267,6 +268,30 @@ int Main(int argc, char** argv) {
   w.Write("issuer_response_fuzzer", "pem", inter.pem() + root.pem());
   w.Write("issuer_response_fuzzer", "p7c", Pkcs7({&inter, &root}));
   w.Write("issuer_response_fuzzer", "p7c-pem", testing::DerToPem(Pkcs7({&inter}), "PKCS7"));
+  // certdata_fuzzer: the CLIENT_AUTH mode byte, then certdata.txt files around
+  // these certificates (run.sh adds slices of Mozilla's file when present).
+  testing::CertdataEntry trusted;
+  trusted.der = root.der;
+  trusted.label = "Fuzz Root";
+  trusted.server_distrust_after = "241130235959Z";
+  testing::CertdataEntry email_only;
+  email_only.der = rsa_root.der;
+  email_only.label = "Fuzz RSA Root";
+  email_only.server_auth = "CKT_NSS_MUST_VERIFY_TRUST";
+  email_only.email_protection = "CKT_NSS_TRUSTED_DELEGATOR";
+  email_only.client_auth = "CKT_NSS_TRUSTED_DELEGATOR";
+  testing::CertdataEntry distrusted;
+  distrusted.der = inter.der;
+  distrusted.label = "Fuzz Intermediate";
+  distrusted.server_auth = "CKT_NSS_NOT_TRUSTED";
+  testing::CertdataEntry distrust_only = distrusted;
+  distrust_only.include_certificate = false;
+  for (char mode : {'\0', '\1', '\2'}) {
+    w.Write("certdata_fuzzer", absl::StrCat("roots-", int{mode}),
+            std::string(1, mode) + testing::CertdataFile({trusted, email_only, distrusted}));
+  }
+  w.Write("certdata_fuzzer", "distrust-only",
+          std::string(1, '\0') + testing::CertdataFile({trusted, distrust_only}));
 
   std::fprintf(stderr, "seed_corpus: %d files in %s\n", w.count(), argv[1]);
   return w.ok() ? 0 : 1;

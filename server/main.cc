@@ -177,7 +177,7 @@ void UpdateGauges(const chainverify::policy::PolicyHolder& holder,
   std::map<std::string, double> issuer_fetches;
   for (const auto& [name, policy] : set->policies()) {
     for (const auto& anchor : policy.verify.trust_store->anchors()) {
-      earliest = std::min(earliest, anchor->certificate->not_after());
+      if (anchor->IsAnchor()) earliest = std::min(earliest, anchor->certificate->not_after());
     }
     if (policy.verify.rules.fetcher != nullptr) {
       for (const auto& [outcome, total] : policy.verify.rules.fetcher->Counters()) {
@@ -373,7 +373,14 @@ int CheckPolicy() {
               (*set)->authorization() != nullptr ? ", authorization section" : "");
   for (const auto& [name, policy] : (*set)->policies()) {
     std::printf("  policy \"%s\": %zu trust anchors\n", name.c_str(),
-                policy.verify.trust_store->anchors().size());
+                policy.verify.trust_store->anchor_count());
+    for (const auto& source : policy.verify.trust_store->sources()) {
+      std::printf("    %s: %d certificates, %d server-auth and %d client-auth anchors, %d with "
+                  "distrust-after, %d distrust records\n",
+                  source->source.Describe().c_str(), source->certificates,
+                  source->server_auth_anchors, source->client_auth_anchors,
+                  source->distrust_after, source->distrusted);
+    }
   }
   for (const std::string& warning : (*set)->warnings()) {
     std::printf("  warning: %s\n", warning.c_str());

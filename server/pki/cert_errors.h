@@ -104,8 +104,12 @@ CHAINVERIFY_CERT_ERROR_ID(kRevocationUnknown, "revocation.unknown", REVOCATION_U
 // or a critical cRLNumber, issuer without cRLSign): unusable, fail closed.
 CHAINVERIFY_CERT_ERROR_ID(kCrlInvalid, "revocation.crl_invalid", REVOCATION_UNKNOWN);
 
-// Anchors and policy.
-CHAINVERIFY_CERT_ERROR_ID(kAnchorDenied, "anchor.denied", POLICY_DENIED);
+// Anchors and policy. What a trust source (a root program's certdata.txt) or
+// the policy's anchor_constraints say about the anchor, or an explicit
+// distrust of any certificate of the path (CKT_NSS_NOT_TRUSTED).
+CHAINVERIFY_CERT_ERROR_ID(kAnchorDistrustAfter, "anchor.distrust_after", POLICY_DENIED);
+CHAINVERIFY_CERT_ERROR_ID(kAnchorNotTrustedForUsage, "anchor.not_trusted_for_usage", POLICY_DENIED);
+CHAINVERIFY_CERT_ERROR_ID(kTrustDistrusted, "trust.distrusted", POLICY_DENIED);
 CHAINVERIFY_CERT_ERROR_ID(kAnchorNameConstraint, "anchor.name_constraint", NAME_CONSTRAINT_VIOLATION);
 CHAINVERIFY_CERT_ERROR_ID(kPinMismatch, "pin.mismatch", PIN_MISMATCH);
 CHAINVERIFY_CERT_ERROR_ID(kDenylisted, "revocation.denylisted", REVOKED);

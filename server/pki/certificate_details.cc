@@ -123,6 +123,23 @@ void RenderDetails(const Certificate& cert, v1::CertificateDetails* out) {
 
 }  // namespace
 
+void DescribeTrustSource(const TrustSource& source, const std::string& label,
+                         v1::TrustSource* out) {
+  switch (source.kind) {
+    case TrustSource::Kind::kSystem: out->set_kind(v1::TrustSource::SYSTEM); break;
+    case TrustSource::Kind::kPemFile: out->set_kind(v1::TrustSource::PEM_FILE); break;
+    case TrustSource::Kind::kPemDirectory: out->set_kind(v1::TrustSource::PEM_DIRECTORY); break;
+    case TrustSource::Kind::kInlinePem: out->set_kind(v1::TrustSource::INLINE_PEM); break;
+    case TrustSource::Kind::kMozillaCertdata:
+      out->set_kind(v1::TrustSource::MOZILLA_CERTDATA);
+      break;
+  }
+  // File names need not be UTF-8; proto3 strings must be.
+  out->set_path(IsValidUtf8(source.path) ? source.path : absl::CHexEscape(source.path));
+  out->set_label(IsValidUtf8(label) ? label : absl::CHexEscape(label));
+}
+
+
 void DescribeCertificate(const ChainEntry& entry, v1::CertificateDetails* out) {
   // Rendered once per certificate (Certificate::Details), then copied.
   *out = entry.certificate->Details(RenderDetails);
@@ -136,6 +153,11 @@ void DescribeCertificate(const ChainEntry& entry, v1::CertificateDetails* out) {
       break;
   }
   out->set_request_index(entry.request_index);
+  if (entry.anchor != nullptr) {
+    for (const AnchorOrigin& origin : entry.anchor->origins) {
+      DescribeTrustSource(*origin.source, origin.label, out->add_trust_sources());
+    }
+  }
 }
 
 void FillVerdict(const VerifyResult& result, v1::VerifyResponse* response) {

@@ -9,7 +9,13 @@
 
 namespace chainverify::pki {
 
-// Fills `out` with the details of `entry`'s certificate.
+// Fills `out` with a trust source (policy.proto TrustStore) and, for one
+// certificate, its label there.
+void DescribeTrustSource(const TrustSource& source, const std::string& label,
+                         v1::TrustSource* out);
+
+// Fills `out` with the details of `entry`'s certificate (for an anchor, the
+// trust sources that hold it).
 void DescribeCertificate(const ChainEntry& entry, v1::CertificateDetails* out);
 
 // Fills verdict, status, the chain, unused indices and errors of `response`

@@ -1,114 +1,151 @@
 #include "server/pki/trust_store.h"
 
-#include <dirent.h>
-
 #include <algorithm>
-#include <cstdlib>
+#include <utility>
 
-#include <openssl/err.h>
-#include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include "absl/strings/escaping.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "server/pki/file_util.h"
+#include "server/pki/openssl_util.h"
 
 namespace chainverify::pki {
+namespace {
+
+using Level = PurposeTrust::Level;
+
+// What two sources say together (see the top of trust_store.h).
+PurposeTrust Merge(const PurposeTrust& a, const PurposeTrust& b) {
+  if (a.level == Level::kDistrusted || b.level == Level::kDistrusted) {
+    return {Level::kDistrusted, std::nullopt};
+  }
+  if (a.level != Level::kTrusted) return b;
+  if (b.level != Level::kTrusted) return a;
+  PurposeTrust out;
+  if (a.distrust_after && b.distrust_after) {
+    out.distrust_after = std::max(*a.distrust_after, *b.distrust_after);
+  }
+  return out;
+}
+
+std::string ToDer(X509_NAME* name) {
+  unsigned char* der = nullptr;
+  const int len = i2d_X509_NAME(name, &der);
+  if (len <= 0) return "";
+  std::string out(reinterpret_cast<char*>(der), len);
+  OPENSSL_free(der);
+  return out;
+}
+
+std::string ToDer(const ASN1_INTEGER* serial) {
+  unsigned char* der = nullptr;
+  const int len = i2d_ASN1_INTEGER(serial, &der);
+  if (len <= 0) return "";
+  std::string out(reinterpret_cast<char*>(der), len);
+  OPENSSL_free(der);
+  return out;
+}
+
+}  // namespace
+
+std::string AnchorOrigin::Describe() const {
+  std::string out = source->Describe();
+  if (!label.empty()) absl::StrAppend(&out, " \"", label, "\"");
+  return out;
+}
+
+const AnchorOrigin* TrustAnchor::OriginWith(KeyPurpose purpose, PurposeTrust::Level level) const {
+  for (const AnchorOrigin& origin : origins) {
+    const PurposeTrust& t =
+        purpose == KeyPurpose::kServerAuth ? origin.server_auth : origin.client_auth;
+    if (t.level == level) return &origin;
+  }
+  return nullptr;
+}
+
+std::string TrustStore::DistrustKey(const Certificate& cert) {
+  return ToDer(cert.issuer()) + ToDer(X509_get0_serialNumber(cert.x509()));
+}
+
+void TrustStore::AddSource(const LoadedTrustSource& loaded) {
+  auto summary = std::make_unique<LoadedSourceSummary>();
+  summary->source = loaded.source;
+  const TrustSource* source = &summary->source;
+  for (const DistrustRecord& record : loaded.distrust) {
+    distrust_.emplace(record.issuer_der + record.serial_der, record);
+  }
+  summary->distrusted = static_cast<int>(loaded.distrust.size());
+  for (const SourceCertificate& entry : loaded.certificates) {
+    ++summary->certificates;
+    summary->server_auth_anchors += entry.server_auth.level == Level::kTrusted;
+    summary->client_auth_anchors += entry.client_auth.level == Level::kTrusted;
+    summary->distrust_after +=
+        entry.server_auth.distrust_after.has_value() || entry.client_auth.distrust_after.has_value();
+    AnchorOrigin origin{source, entry.label, entry.server_auth, entry.client_auth,
+                        entry.email_protection};
+    auto existing = by_der_sha256_.find(entry.certificate->sha256());
+    if (existing != by_der_sha256_.end()) {
+      TrustAnchor* anchor = existing->second;
+      anchor->server_auth = Merge(anchor->server_auth, entry.server_auth);
+      anchor->client_auth = Merge(anchor->client_auth, entry.client_auth);
+      anchor->origins.push_back(std::move(origin));
+      continue;
+    }
+    auto anchor = std::make_unique<TrustAnchor>();
+    anchor->certificate = entry.certificate;
+    anchor->server_auth = entry.server_auth;
+    anchor->client_auth = entry.client_auth;
+    anchor->origins.push_back(std::move(origin));
+    by_subject_.emplace(anchor->certificate->subject_hash(), anchor.get());
+    by_der_sha256_.emplace(anchor->certificate->sha256(), anchor.get());
+    anchors_.push_back(std::move(anchor));
+  }
+  sources_.push_back(std::move(summary));
+  // Records of this source reach anchors of earlier ones, and the reverse.
+  if (!distrust_.empty()) {
+    for (auto& anchor : anchors_) ApplyDistrust(anchor.get());
+  }
+}
+
 void TrustStore::Add(CertificatePtr certificate, std::string origin) {
-  if (by_der_sha256_.count(certificate->sha256())) return;
-  auto anchor = std::make_unique<TrustAnchor>();
-  anchor->certificate = std::move(certificate);
-  anchor->origin = std::move(origin);
-  const TrustAnchor* raw = anchor.get();
-  by_subject_.emplace(raw->certificate->subject_hash(), raw);
-  by_der_sha256_.emplace(raw->certificate->sha256(), raw);
-  anchors_.push_back(std::move(anchor));
+  LoadedTrustSource loaded;
+  loaded.source = {TrustSource::Kind::kInlinePem, std::move(origin)};
+  SourceCertificate entry;
+  entry.certificate = std::move(certificate);
+  loaded.certificates.push_back(std::move(entry));
+  AddSource(loaded);
 }
 
 absl::Status TrustStore::AddPem(absl::string_view pem, absl::string_view origin) {
-  std::unique_ptr<BIO, OpenSslDeleter<BIO, BIO_free_all>> bio(
-      BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  int block = 0;
-  for (;;) {
-    char* name = nullptr;
-    char* header = nullptr;
-    unsigned char* data = nullptr;
-    long len = 0;
-    if (PEM_read_bio(bio.get(), &name, &header, &data, &len) != 1) {
-      ERR_clear_error();  // End of input.
-      break;
-    }
-    const bool is_cert = std::string(name) == PEM_STRING_X509 ||
-                         std::string(name) == PEM_STRING_X509_OLD ||
-                         std::string(name) == PEM_STRING_X509_TRUSTED;
-    std::string der(reinterpret_cast<char*>(data), len);
-    OPENSSL_free(name);
-    OPENSSL_free(header);
-    OPENSSL_free(data);
-    ++block;
-    if (!is_cert) continue;
-    // "TRUSTED CERTIFICATE" blocks carry OpenSSL trust settings after the
-    // certificate; only the certificate itself is used.
-    const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
-    X509Ptr x(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
-    if (x == nullptr) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(origin, ": PEM block ", block, " is not a certificate"));
-    }
-    der.resize(p - reinterpret_cast<const unsigned char*>(der.data()));
-    ParseError error;
-    CertificatePtr cert = Certificate::Parse(der, &error);
-    if (cert == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          origin, ": certificate ", block, ": ", error.id->name, ": ", error.diagnostic));
-    }
-    Add(std::move(cert), std::string(origin));
-  }
+  absl::StatusOr<LoadedTrustSource> loaded =
+      LoadPem(pem, {TrustSource::Kind::kInlinePem, std::string(origin)});
+  if (!loaded.ok()) return loaded.status();
+  AddSource(*loaded);
   return absl::OkStatus();
 }
 
-absl::Status TrustStore::AddPemFile(const std::string& path) {
-  absl::StatusOr<std::string> pem = ReadFileToString(path);
-  if (!pem.ok()) return pem.status();
-  return AddPem(*pem, path);
+void TrustStore::ApplyDistrust(TrustAnchor* anchor) const {
+  auto range = distrust_.equal_range(DistrustKey(*anchor->certificate));
+  for (auto it = range.first; it != range.second; ++it) {
+    if (it->second.server_auth) anchor->server_auth = {Level::kDistrusted, std::nullopt};
+    if (it->second.client_auth) anchor->client_auth = {Level::kDistrusted, std::nullopt};
+  }
 }
 
-absl::Status TrustStore::AddPemDirectory(const std::string& path) {
-  DIR* dir = opendir(path.c_str());
-  if (dir == nullptr) return absl::NotFoundError(absl::StrCat("cannot open directory ", path));
-  std::vector<std::string> files;
-  while (dirent* entry = readdir(dir)) {
-    std::string name = entry->d_name;
-    if (absl::EndsWith(name, ".pem") || absl::EndsWith(name, ".crt")) {
-      files.push_back(absl::StrCat(path, "/", name));
+const DistrustRecord* TrustStore::FindDistrust(const Certificate& cert, KeyPurpose purpose) const {
+  if (distrust_.empty()) return nullptr;
+  auto range = distrust_.equal_range(DistrustKey(cert));
+  for (auto it = range.first; it != range.second; ++it) {
+    if (purpose == KeyPurpose::kServerAuth ? it->second.server_auth : it->second.client_auth) {
+      return &it->second;
     }
   }
-  closedir(dir);
-  std::sort(files.begin(), files.end());
-  for (const std::string& file : files) {
-    absl::Status status = AddPemFile(file);
-    if (!status.ok()) return status;
-  }
-  return absl::OkStatus();
+  return nullptr;
 }
 
-absl::Status TrustStore::AddSystemStore() {
-  const size_t before = size();
-  const char* file = std::getenv(X509_get_default_cert_file_env());
-  std::string bundle = file != nullptr ? file : X509_get_default_cert_file();
-  absl::Status status = AddPemFile(bundle);
-  if (!status.ok() && file != nullptr) return status;  // Asked for explicitly.
-  if (const char* dir = std::getenv(X509_get_default_cert_dir_env())) {
-    absl::Status dir_status = AddPemDirectory(dir);
-    if (!dir_status.ok()) return dir_status;
-  }
-  if (size() == before) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "no trust anchors found in the system store (", bundle,
-        "); install ca-certificates or set SSL_CERT_FILE"));
-  }
-  return absl::OkStatus();
+size_t TrustStore::anchor_count() const {
+  return std::count_if(anchors_.begin(), anchors_.end(),
+                       [](const auto& a) { return a->IsAnchor(); });
 }
 
 bool TrustStore::Matches(const TrustAnchor& anchor, const std::string& id) const {

@@ -186,6 +186,7 @@ VerifyResult VerifyChainUncached(const VerifyInput& input, const VerifyPolicy& p
   if (uploaded > 0 && uploads[0] != nullptr && policy.trust_store != nullptr) {
     ChainValidator validator(policy.validation, input.purpose, input.peer_name, input.time);
     validator.SetPolicyRules(&policy.rules, input.stapled_ocsp_response);
+    validator.SetTrustStore(policy.trust_store.get());
     PathBuilderResult built =
         BuildPath(uploads, *policy.trust_store, policy.limits,
                   policy.validation.max_chain_length, &validator, policy.caches,

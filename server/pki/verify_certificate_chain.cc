@@ -59,6 +59,48 @@ const char* PurposeName(KeyPurpose purpose) {
   return purpose == KeyPurpose::kServerAuth ? "serverAuth" : "clientAuth";
 }
 
+// What the trust sources say about `anchor` for `purpose` (trust_store.h):
+// explicitly distrusted, not an anchor for it, or a distrust-after date the
+// leaf is issued after. Also the policy's allowed_usages.
+void CheckAnchorTrust(const TrustAnchor& anchor, const Certificate& leaf, KeyPurpose purpose,
+                      const TrustStore* store, int anchor_index, CertErrors* errors) {
+  const PurposeTrust& trust = anchor.TrustFor(purpose);
+  const AnchorConstraints& c = anchor.constraints;
+  if (trust.level == PurposeTrust::Level::kDistrusted) {
+    const AnchorOrigin* by = anchor.OriginWith(purpose, PurposeTrust::Level::kDistrusted);
+    const DistrustRecord* record =
+        store != nullptr ? store->FindDistrust(*anchor.certificate, purpose) : nullptr;
+    errors->Add(kTrustDistrusted, anchor_index,
+                absl::StrCat(by != nullptr ? by->Describe()
+                                           : record != nullptr ? record->origin : "a trust source",
+                             " explicitly distrusts this anchor for ", PurposeName(purpose)));
+  } else if (trust.level == PurposeTrust::Level::kNotTrusted) {
+    std::vector<std::string> held_by;
+    for (const AnchorOrigin& origin : anchor.origins) held_by.push_back(origin.Describe());
+    errors->Add(kAnchorNotTrustedForUsage, anchor_index,
+                absl::StrCat("no trust source makes this certificate an anchor for ",
+                             PurposeName(purpose), " (held by ", absl::StrJoin(held_by, ", "),
+                             ")"));
+  } else if (purpose == KeyPurpose::kServerAuth ? !c.allow_server_auth : !c.allow_client_auth) {
+    errors->Add(kAnchorNotTrustedForUsage, anchor_index,
+                absl::StrCat("the policy does not allow this anchor for ", PurposeName(purpose)));
+  }
+  if (trust.level == PurposeTrust::Level::kTrusted && trust.distrust_after &&
+      leaf.not_before() > *trust.distrust_after) {
+    std::string by = "a trust source";
+    for (const AnchorOrigin& origin : anchor.origins) {
+      const PurposeTrust& t =
+          purpose == KeyPurpose::kServerAuth ? origin.server_auth : origin.client_auth;
+      if (t.distrust_after == trust.distrust_after) by = origin.Describe();
+    }
+    errors->Add(kAnchorDistrustAfter, anchor_index,
+                absl::StrCat(by, " distrusts ", PurposeName(purpose),
+                             " certificates this anchor's hierarchy issued after ",
+                             absl::FormatTime(*trust.distrust_after), "; the leaf's notBefore is ",
+                             absl::FormatTime(leaf.not_before())));
+  }
+}
+
 // Whether the path's pathLenConstraints (RFC 5280 6.1.4 (l)-(m)) would let
 // the leaf, were it used as a CA, certify a further non-self-issued
 // certificate: each constraining CA above must still have room for one more
@@ -177,17 +219,15 @@ void ChainValidator::CheckPolicyRules(const std::vector<PathElement>& path, absl
   const int anchor_index = static_cast<int>(path.size()) - 1;
   const Certificate& leaf = *path[0].certificate;
 
-  // Anchor constraints: what the root program says about this anchor.
+  // What the trust sources (trust_store.h) and the policy's anchor
+  // constraints say about this anchor for this purpose.
   if (const TrustAnchor* anchor = path.back().anchor) {
     const AnchorConstraints& c = anchor->constraints;
+    CheckAnchorTrust(*anchor, leaf, purpose_, trust_store_, anchor_index, errors);
     if (c.distrust_issued_after && leaf.not_before() > *c.distrust_issued_after) {
-      errors->Add(kAnchorDenied, anchor_index,
+      errors->Add(kAnchorDistrustAfter, anchor_index,
                   absl::StrCat("the policy distrusts certificates this anchor's hierarchy issued "
                                "after ", absl::FormatTime(*c.distrust_issued_after)));
-    }
-    if (purpose_ == KeyPurpose::kServerAuth ? !c.allow_server_auth : !c.allow_client_auth) {
-      errors->Add(kAnchorDenied, anchor_index,
-                  absl::StrCat("the policy does not allow this anchor for ", PurposeName(purpose_)));
     }
     for (const std::string& dns : leaf.subject_alt_names().dns_names) {
       std::string name = absl::AsciiStrToLower(dns);
@@ -200,6 +240,19 @@ void ChainValidator::CheckPolicyRules(const std::vector<PathElement>& path, absl
       if (!permitted || absl::c_any_of(c.excluded_dns_names, within)) {
         errors->Add(kAnchorNameConstraint, 0,
                     absl::StrCat("\"", dns, "\" is outside the names the policy allows this anchor"));
+      }
+    }
+  }
+
+  // Explicit distrust of the other certificates by issuer and serial number,
+  // as NSS applies a CKT_NSS_NOT_TRUSTED trust object (certdata.h).
+  if (trust_store_ != nullptr) {
+    for (int i = 0; i < anchor_index; ++i) {
+      if (const DistrustRecord* record = trust_store_->FindDistrust(*path[i].certificate, purpose_)) {
+        errors->Add(kTrustDistrusted, i,
+                    absl::StrCat(record->origin, " \"", record->label,
+                                 "\" explicitly distrusts this certificate (by issuer and serial "
+                                 "number) for ", PurposeName(purpose_)));
       }
     }
   }

@@ -46,6 +46,10 @@ class ChainValidator : public PathValidator {
     stapled_ocsp_ = &stapled_ocsp;
   }
 
+  // Also apply the explicit distrust records of `store` (by issuer and
+  // serial) to every certificate of the path. Must outlive the validator.
+  void SetTrustStore(const TrustStore* store) { trust_store_ = store; }
+
   void Validate(const std::vector<PathElement>& path, CertErrors* errors) override;
 
  private:
@@ -55,6 +59,7 @@ class ChainValidator : public PathValidator {
   const absl::Time time_;
   const PolicyRules* rules_ = nullptr;
   const std::string* stapled_ocsp_ = nullptr;
+  const TrustStore* trust_store_ = nullptr;
 
   // The revocation answer for path[i] from the configured sources, in order:
   // pushed CRLs, the stapled OCSP response (leaf), fetched OCSP, fetched CRLs.

@@ -9,10 +9,13 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/text_format.h"
 #include "server/pki/file_util.h"
+#include "server/pki/openssl_util.h"
+#include "server/policy/trust_sources.h"
 #include "server/revocation/aia_fetcher.h"
 #include "server/revocation/revocation_fetcher.h"
 #include "google/protobuf/util/json_util.h"
@@ -22,11 +25,6 @@ namespace {
 
 constexpr int kDefaultMaxChainLength = 10;
 constexpr int kMaxChainLengthLimit = 32;
-
-std::string Resolve(const std::string& base_dir, const std::string& path) {
-  if (path.empty() || path[0] == '/' || base_dir.empty()) return path;
-  return absl::StrCat(base_dir, "/", path);
-}
 
 absl::Time ToTime(const google::protobuf::Timestamp& t) {
   return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
@@ -138,7 +136,7 @@ absl::StatusOr<pki::PolicyRules> CompileRules(const v1::TrustPolicy& p,
   }
   std::vector<std::string> crls;
   for (const std::string& file : revocation.crl_files()) {
-    absl::Status status = AppendCrls(Resolve(base_dir, file), &crls);
+    absl::Status status = AppendCrls(ResolvePolicyPath(base_dir, file), &crls);
     if (!status.ok()) return status;
   }
   if (!crls.empty()) {
@@ -181,9 +179,70 @@ absl::StatusOr<pki::AlgorithmPolicy> CompileAlgorithms(const v1::AlgorithmRules&
   return out;
 }
 
-// Removals and constraints for anchors the store does not hold are warnings,
-// not errors: a ca-certificates update that drops a root must not stop the
-// fleet's policy from loading.
+// A policy that mixes a root program's file with other sources trusts the
+// union (trust_store.h): say where the other sources trust more than the root
+// program does, for SERVER_AUTH, the usage root programs decide. One warning
+// per kind, naming a few certificates; `chainverify trust diff` lists all.
+void WarnAboutRootProgramOverrides(const std::string& policy, const pki::TrustStore& store,
+                                   std::vector<std::string>* warnings) {
+  using Kind = pki::TrustSource::Kind;
+  using Level = pki::PurposeTrust::Level;
+  std::vector<std::string> root_programs;
+  for (const auto& source : store.sources()) {
+    if (source->source.kind == Kind::kMozillaCertdata) {
+      root_programs.push_back(source->source.Describe());
+    }
+  }
+  if (root_programs.empty() || root_programs.size() == store.sources().size()) return;
+  // Kinds: absent from the root program, not trusted by it, its distrust-after
+  // date overridden.
+  std::vector<std::string> names[3];
+  for (const auto& anchor : store.anchors()) {
+    if (anchor->server_auth.level != Level::kTrusted) continue;
+    bool in_root_program = false, root_program_trusts = false, unconstrained_elsewhere = false;
+    std::optional<absl::Time> root_program_after;
+    std::string label;
+    for (const pki::AnchorOrigin& origin : anchor->origins) {
+      const bool rp = origin.source->kind == Kind::kMozillaCertdata;
+      const bool trusts = origin.server_auth.level == Level::kTrusted;
+      if (rp) {
+        in_root_program = true;
+        label = origin.label;
+        if (trusts) {
+          root_program_trusts = true;
+          root_program_after = origin.server_auth.distrust_after;
+        }
+      } else if (trusts && !origin.server_auth.distrust_after) {
+        unconstrained_elsewhere = true;
+      }
+    }
+    if (label.empty()) label = pki::NameToString(anchor->certificate->subject());
+    if (!in_root_program) {
+      names[0].push_back(label);
+    } else if (!root_program_trusts) {
+      names[1].push_back(label);
+    } else if (root_program_after && unconstrained_elsewhere) {
+      names[2].push_back(label);
+    }
+  }
+  static constexpr const char* kWhat[3] = {
+      "are not in the root program's file",
+      "are not trusted for server authentication by the root program",
+      "have a root-program distrust-after date that another source overrides"};
+  for (int kind = 0; kind < 3; ++kind) {
+    if (names[kind].empty()) continue;
+    const size_t shown = std::min<size_t>(names[kind].size(), 5);
+    std::string list = absl::StrCat("\"", absl::StrJoin(names[kind].begin(),
+                                                        names[kind].begin() + shown, "\", \""),
+                                    "\"", names[kind].size() > shown ? ", ..." : "");
+    warnings->push_back(absl::StrCat(
+        "policy \"", policy, "\": ", names[kind].size(), " server-auth anchors from its other "
+        "trust sources ", kWhat[kind], " (", absl::StrJoin(root_programs, ", "),
+        ") and are trusted anyway, since sources add up: ", list,
+        "; `chainverify trust diff` lists them"));
+  }
+}
+
 // Adds the certificates of every source to `store`. `field` names the list in
 // errors ("trust_stores", "intermediate_stores").
 absl::Status AddSources(const v1::TrustPolicy& policy,
@@ -191,31 +250,20 @@ absl::Status AddSources(const v1::TrustPolicy& policy,
                         const char* field, const std::string& base_dir,
                         pki::TrustStore* store) {
   for (const v1::TrustStore& source : sources) {
-    absl::Status status;
-    switch (source.source_case()) {
-      case v1::TrustStore::kSystem:
-        status = store->AddSystemStore();
-        break;
-      case v1::TrustStore::kPemFile:
-        status = store->AddPemFile(Resolve(base_dir, source.pem_file()));
-        break;
-      case v1::TrustStore::kPemDirectory:
-        status = store->AddPemDirectory(Resolve(base_dir, source.pem_directory()));
-        break;
-      case v1::TrustStore::kInlinePem:
-        status = store->AddPem(source.inline_pem(), "inline");
-        break;
-      default:
-        status = absl::InvalidArgumentError(absl::StrCat(field, " entry with no source"));
+    absl::StatusOr<pki::LoadedTrustSource> loaded = LoadTrustSource(source, base_dir);
+    if (!loaded.ok()) {
+      return absl::Status(loaded.status().code(),
+                          absl::StrCat("policy \"", policy.name(), "\": ", field, ": ",
+                                       loaded.status().message()));
     }
-    if (!status.ok()) {
-      return absl::Status(status.code(), absl::StrCat("policy \"", policy.name(), "\": ", field,
-                                                      ": ", status.message()));
-    }
+    store->AddSource(*loaded);
   }
   return absl::OkStatus();
 }
 
+// Removals and constraints for anchors the store does not hold are warnings,
+// not errors: a ca-certificates update that drops a root must not stop the
+// fleet's policy from loading.
 absl::StatusOr<std::shared_ptr<const pki::TrustStore>> BuildTrustStore(
     const v1::TrustPolicy& policy, const std::string& base_dir,
     std::vector<std::string>* warnings) {
@@ -239,10 +287,11 @@ absl::StatusOr<std::shared_ptr<const pki::TrustStore>> BuildTrustStore(
                                        "\": anchor_constraints entry ", id, " matches no anchor"));
     }
   }
-  if (store->size() == 0) {
+  if (store->anchor_count() == 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("policy \"", policy.name(), "\" has no trust anchors"));
   }
+  WarnAboutRootProgramOverrides(policy.name(), *store, warnings);
   return store;
 }
 
@@ -335,7 +384,10 @@ absl::StatusOr<std::shared_ptr<const PolicySet>> PolicySet::FromText(
     compiled.verify.issuers = *std::move(issuers);
     compiled.profile = p.profile();
     for (const v1::TrustStore& store : p.trust_stores()) {
-      if (store.source_case() == v1::TrustStore::kSystem) compiled.trusts_system_store = true;
+      if (store.source_case() == v1::TrustStore::kSystem ||
+          store.source_case() == v1::TrustStore::kMozillaCertdata) {
+        compiled.trusts_system_store = true;
+      }
     }
     set->policies_.emplace(p.name(), std::move(compiled));
   }
@@ -368,6 +420,14 @@ absl::StatusOr<std::shared_ptr<const PolicySet>> PolicySet::FromText(
   for (const auto& [name, policy] : set->policies_) {
     for (const auto& anchor : policy.verify.trust_store->anchors()) {
       canonical += anchor->certificate->sha256();
+      // What a root program says changes without the certificate changing.
+      for (const pki::AnchorOrigin& origin : anchor->origins) {
+        if (origin.source->kind != pki::TrustSource::Kind::kMozillaCertdata) continue;
+        absl::StrAppend(&canonical, origin.server_auth.Describe(), origin.client_auth.Describe());
+      }
+    }
+    for (const auto& [key, record] : policy.verify.trust_store->distrust_records()) {
+      absl::StrAppend(&canonical, key, record.server_auth, record.client_auth);
     }
     if (const auto& intermediates = policy.verify.issuers.intermediates) {
       canonical += "intermediates";

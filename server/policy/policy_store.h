@@ -24,6 +24,8 @@ struct CompiledPolicy {
   pki::VerifyPolicy verify;
   bool allow_request_verification_time = false;
   v1::ValidationProfile profile = v1::PROFILE_AUTO;
+  // The policy trusts public roots: the `system` store or a root program's
+  // `mozilla_certdata` (PROFILE_AUTO picks WEB_PKI for SERVER_AUTH).
   bool trusts_system_store = false;
 
   // The profile for one request (resolves PROFILE_AUTO).

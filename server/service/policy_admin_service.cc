@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "google/protobuf/timestamp.pb.h"
+#include "server/pki/certificate_details.h"
 #include "server/pki/trust_store.h"
 #include "server/policy/policy_store.h"
 #include "server/service/authorization.h"
@@ -30,12 +31,21 @@ v1::PolicySummary Summarize(const policy::CompiledPolicy& policy) {
   summary.set_profile(policy.profile);
   const pki::TrustStore* store = policy.verify.trust_store.get();
   if (store == nullptr) return summary;
-  summary.set_anchor_count(static_cast<int32_t>(store->size()));
+  summary.set_anchor_count(static_cast<int32_t>(store->anchor_count()));
   absl::Time earliest = absl::InfiniteFuture();
   for (const auto& anchor : store->anchors()) {
-    if (anchor->certificate != nullptr) {
+    if (anchor->certificate != nullptr && anchor->IsAnchor()) {
       earliest = std::min(earliest, anchor->certificate->not_after());
     }
+  }
+  for (const auto& loaded : store->sources()) {
+    v1::TrustSourceSummary* source = summary.add_trust_sources();
+    pki::DescribeTrustSource(loaded->source, "", source->mutable_source());
+    source->set_certificates(loaded->certificates);
+    source->set_server_auth_anchors(loaded->server_auth_anchors);
+    source->set_client_auth_anchors(loaded->client_auth_anchors);
+    source->set_distrust_after(loaded->distrust_after);
+    source->set_distrusted(loaded->distrusted);
   }
   if (earliest != absl::InfiniteFuture()) {
     SetTimestamp(earliest, summary.mutable_earliest_anchor_not_after());

@@ -48,6 +48,14 @@ CHAINVERIFY_SERVER=127.0.0.1:1 expect 2 "chainverify server at 127.0.0.1:1" \
 CHAINVERIFY_SERVER=127.0.0.1:7 expect 2 "chainverify server at 127.0.0.1:1" \
   verify --server=127.0.0.1:1 "$tmp/cert.der"
 
+# trust diff: offline; bad sources and a missing file are errors, never "different".
+expect 2 "wants two trust sources" trust diff system
+expect 2 "is not system, pem_file:PATH" trust diff system bogus:x
+expect 2 "cannot open $tmp/none.txt" trust diff system "mozilla_certdata:$tmp/none.txt"
+expect 2 "garbage.txt:1: no BEGINDATA line" trust diff system "mozilla_certdata:$tmp/garbage.txt"
+expect 2 "is not RFC 3339" trust diff --at=soon system system
+expect 2 "usage: chainverify trust diff" trust
+
 # audit verify|query: offline, on files. A chain made here with sha256sum, so
 # the format is checked against the documented one, not the writer's code.
 zeros=0000000000000000000000000000000000000000000000000000000000000000

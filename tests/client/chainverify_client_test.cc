@@ -257,6 +257,17 @@ TEST(FormatVerdictTest, TrustedShowsVerifiedChain) {
   EXPECT_THAT(text, HasSubstr("TRUSTED (OK)"));
   EXPECT_THAT(text, HasSubstr("trust store (also uploaded #1)"));
   EXPECT_THAT(text, HasSubstr("to 2024-11-13T22:13:20.5Z"));
+  // The sources that hold the anchor, with a certdata.txt label.
+  v1::TrustSource* os = response.mutable_verified_chain(1)->add_trust_sources();
+  os->set_kind(v1::TrustSource::SYSTEM);
+  os->set_path("/etc/ssl/certs/ca-certificates.crt");
+  v1::TrustSource* program = response.mutable_verified_chain(1)->add_trust_sources();
+  program->set_kind(v1::TrustSource::MOZILLA_CERTDATA);
+  program->set_path("certdata.txt");
+  program->set_label("Example CA");
+  EXPECT_THAT(FormatVerdict(response),
+              HasSubstr("trust store system:/etc/ssl/certs/ca-certificates.crt, "
+                        "mozilla_certdata:certdata.txt \"Example CA\" (also uploaded #1)"));
   EXPECT_THAT(text, HasSubstr("Verified chain:"));
   EXPECT_THAT(text, HasSubstr("CN=ok.example.com"));
   EXPECT_THAT(text, Not(HasSubstr("NOT trusted")));

@@ -21,11 +21,14 @@
 #include "chainverify/v1/verifier.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "tests/integration/server_process.h"
+#include "tests/testutil/certdata_writer.h"
 #include "tests/testutil/test_pki.h"
 
 namespace chainverify {
 namespace {
 
+using ::chainverify::testing::CertdataEntry;
+using ::chainverify::testing::CertdataFile;
 using ::chainverify::testing::IntermediateSpec;
 using ::chainverify::testing::LeafSpec;
 using ::chainverify::testing::MustIssue;
@@ -236,6 +239,73 @@ TEST_F(PolicyReloadTest, PolicyAdminReloadsAndDescribes) {
   EXPECT_EQ(policy.reload_failures(), 1u);
   EXPECT_EQ(policy.policies(0).anchor_count(), 1);
   EXPECT_EQ(Verify().policy_version(), reload.policy_version());
+}
+
+// A root program's certdata.txt as the trust store: verdicts and GetPolicy
+// name it, a broken file is refused with its line while the old policy
+// serves, and the program's distrust-after rejects leaves issued later.
+TEST_F(PolicyReloadTest, RootProgramFileReloadsAndNamesItsDecisions) {
+  CertdataEntry r1;
+  r1.der = r1_->der;
+  r1.label = "Reload Root R1";
+  const std::string certdata = dir_ + "/certdata.txt";
+  WriteAtomically(certdata, CertdataFile({r1}));
+  WriteAtomically(policy_path_, "version: \"program\" default_policy: \"fleet\" policies { "
+                                "name: \"fleet\" profile: RFC5280 trust_stores { "
+                                "mozilla_certdata: \"certdata.txt\" } }\n");
+  StartServer("0");
+  v1::VerifyResponse response = Verify();
+  ASSERT_EQ(response.verdict(), v1::TRUSTED) << response.DebugString();
+  const std::string version0 = response.policy_version();
+  const v1::CertificateDetails& anchor = response.verified_chain(2);
+  EXPECT_EQ(anchor.source(), v1::TRUST_STORE);
+  ASSERT_EQ(anchor.trust_sources_size(), 1);
+  EXPECT_EQ(anchor.trust_sources(0).kind(), v1::TrustSource::MOZILLA_CERTDATA);
+  EXPECT_EQ(anchor.trust_sources(0).path(), certdata);
+  EXPECT_EQ(anchor.trust_sources(0).label(), "Reload Root R1");
+  EXPECT_EQ(response.verified_chain(1).trust_sources_size(), 0);  // Uploaded.
+
+  v1::GetPolicyResponse policy;
+  ASSERT_TRUE(GetPolicy(&policy).ok());
+  ASSERT_EQ(policy.policies(0).trust_sources_size(), 1);
+  const v1::TrustSourceSummary& source = policy.policies(0).trust_sources(0);
+  EXPECT_EQ(source.source().kind(), v1::TrustSource::MOZILLA_CERTDATA);
+  EXPECT_EQ(source.source().path(), certdata);
+  EXPECT_EQ(source.certificates(), 1);
+  EXPECT_EQ(source.server_auth_anchors(), 1);
+  EXPECT_EQ(source.distrust_after(), 0);
+
+  // Truncated in the middle of a value (at a line end): refused, naming the line.
+  const std::string good = CertdataFile({r1});
+  const size_t cut = good.find('\n', good.find("CKA_VALUE MULTILINE_OCTAL\n") + 100) + 1;
+  WriteAtomically(certdata, good.substr(0, cut));
+  v1::ReloadPolicyResponse reload;
+  ASSERT_TRUE(ReloadPolicy(&reload).ok());
+  EXPECT_FALSE(reload.reloaded());
+  EXPECT_NE(reload.error().find(certdata + ":"), std::string::npos) << reload.error();
+  EXPECT_NE(reload.error().find("the file is truncated"), std::string::npos) << reload.error();
+  response = Verify();
+  EXPECT_EQ(response.verdict(), v1::TRUSTED);
+  EXPECT_EQ(response.policy_version(), version0);
+
+  // The program distrusts what R1's hierarchy issued after 2023-11-01; the
+  // leaf dates from 2023-11-14.
+  r1.server_distrust_after = "231101000000Z";
+  WriteAtomically(certdata, CertdataFile({r1}));
+  ASSERT_TRUE(ReloadPolicy(&reload).ok());
+  ASSERT_TRUE(reload.reloaded()) << reload.error();
+  EXPECT_NE(reload.policy_version(), version0);
+  response = Verify();
+  EXPECT_EQ(response.verdict(), v1::REJECTED);
+  EXPECT_EQ(response.status(), v1::POLICY_DENIED);
+  ASSERT_GE(response.errors_size(), 1);
+  EXPECT_EQ(response.errors(0).id(), "anchor.distrust_after");
+  EXPECT_EQ(response.errors(0).chain_index(), 2);
+  EXPECT_NE(response.errors(0).diagnostic().find("\"Reload Root R1\""), std::string::npos)
+      << response.errors(0).diagnostic();
+  ASSERT_EQ(response.best_attempted_chain_size(), 3);
+  EXPECT_EQ(response.best_attempted_chain(2).trust_sources(0).kind(),
+            v1::TrustSource::MOZILLA_CERTDATA);
 }
 
 TEST_F(PolicyReloadTest, SighupReloads) {

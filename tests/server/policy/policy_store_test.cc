@@ -6,7 +6,9 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
+#include "tests/testutil/certdata_writer.h"
 #include "tests/testutil/test_pki.h"
 
 namespace chainverify::policy {
@@ -185,6 +187,106 @@ TEST(PolicyStoreTest, RejectsBadRules) {
   };
   for (const char* text : bad) EXPECT_FALSE(Load(text).ok()) << text;
 }
+
+namespace certdata {
+
+using ::chainverify::testing::CertdataEntry;
+using ::chainverify::testing::CertdataFile;
+using ::chainverify::testing::TestCert;
+
+std::string Write(const std::string& name, const std::string& text) {
+  std::ofstream(absl::StrCat(std::getenv("TEST_TMPDIR"), "/", name), std::ios::binary) << text;
+  return name;
+}
+
+CertdataEntry Entry(const TestCert& cert, const std::string& label) {
+  CertdataEntry e;
+  e.der = cert.der;
+  e.label = label;
+  return e;
+}
+
+std::string Policy(const std::string& stores) {
+  return absl::StrCat(R"(version: "c1" default_policy: "p" policies { name: "p" )", stores, " }");
+}
+
+TEST(PolicyStoreCertdataTest, RootProgramSource) {
+  const TestCert a = MustIssue(RootSpec("Program A"), nullptr);
+  const TestCert b = MustIssue(RootSpec("Program B"), nullptr);
+  CertdataEntry email_only = Entry(b, "Program B");
+  email_only.server_auth = "CKT_NSS_MUST_VERIFY_TRUST";
+  Write("program.txt", CertdataFile({Entry(a, "Program A"), email_only}));
+  auto set = Load(Policy(R"(trust_stores { mozilla_certdata: "program.txt" })"));
+  ASSERT_TRUE(set.ok()) << set.status();
+  const CompiledPolicy* p = (*set)->Find("");
+  EXPECT_EQ(p->verify.trust_store->size(), 2u);
+  EXPECT_EQ(p->verify.trust_store->anchor_count(), 1u);
+  // Public roots: PROFILE_AUTO is Web PKI for SERVER_AUTH, as for the OS store.
+  EXPECT_EQ(p->ProfileFor(pki::KeyPurpose::kServerAuth), pki::Profile::kWebPki);
+  EXPECT_TRUE((*set)->warnings().empty());
+
+  // The root program changes its mind about the same certificates: a new version.
+  CertdataEntry a_dated = Entry(a, "Program A");
+  a_dated.server_distrust_after = "250101000000Z";
+  Write("program.txt", CertdataFile({a_dated, email_only}));
+  auto changed = Load(Policy(R"(trust_stores { mozilla_certdata: "program.txt" })"));
+  ASSERT_TRUE(changed.ok()) << changed.status();
+  EXPECT_NE((*changed)->version(), (*set)->version());
+
+  // Nothing trusted for any usage: no anchors.
+  Write("email-only.txt", CertdataFile({email_only}));
+  auto none = Load(Policy(R"(trust_stores { mozilla_certdata: "email-only.txt" })"));
+  ASSERT_FALSE(none.ok());
+  EXPECT_TRUE(absl::StrContains(none.status().message(), "has no trust anchors"));
+}
+
+TEST(PolicyStoreCertdataTest, MalformedFileFailsTheLoadWithItsLine) {
+  Write("broken.txt", "BEGINDATA\nCKA_CLASS CK_OBJECT_CLASS CKO_NSS_TRUST\n"
+                      "CKA_TRUST_SERVER_AUTH CK_TRUST CKT_NSS_SOMETIMES\n");
+  auto set = Load(Policy(R"(trust_stores { mozilla_certdata: "broken.txt" })"));
+  ASSERT_FALSE(set.ok());
+  EXPECT_TRUE(absl::StrContains(set.status().message(), "policy \"p\": "));
+  EXPECT_TRUE(absl::StrContains(set.status().message(), "/broken.txt:3: CKA_TRUST_SERVER_AUTH: "
+                                                        "unknown trust value"))
+      << set.status();
+  WriteRoot();
+  auto client_auth_on_pem = Load(
+      Policy(R"(trust_stores { pem_file: "root.pem" certdata_client_auth: NO_CLIENT_AUTH })"));
+  ASSERT_FALSE(client_auth_on_pem.ok());
+  EXPECT_TRUE(absl::StrContains(client_auth_on_pem.status().message(),
+                                "certdata_client_auth is only for mozilla_certdata"));
+}
+
+TEST(PolicyStoreCertdataTest, MixedSourcesWarnWhereOthersTrustMore) {
+  const TestCert absent = MustIssue(RootSpec("Only In Bundle"), nullptr);
+  const TestCert email = MustIssue(RootSpec("Email Root"), nullptr);
+  const TestCert dated = MustIssue(RootSpec("Dated Root"), nullptr);
+  const TestCert distrusted = MustIssue(RootSpec("Distrusted Root"), nullptr);
+  CertdataEntry email_entry = Entry(email, "Email Root");
+  email_entry.server_auth = "CKT_NSS_MUST_VERIFY_TRUST";
+  CertdataEntry dated_entry = Entry(dated, "Dated Root");
+  dated_entry.server_distrust_after = "241130235959Z";
+  CertdataEntry distrusted_entry = Entry(distrusted, "Distrusted Root");
+  distrusted_entry.server_auth = "CKT_NSS_NOT_TRUSTED";
+  Write("mixed.txt", CertdataFile({email_entry, dated_entry, distrusted_entry}));
+  Write("bundle.pem", absent.pem() + email.pem() + dated.pem() + distrusted.pem());
+  auto set = Load(Policy(R"(trust_stores { pem_file: "bundle.pem" }
+                            trust_stores { mozilla_certdata: "mixed.txt" })"));
+  ASSERT_TRUE(set.ok()) << set.status();
+  const std::vector<std::string>& w = (*set)->warnings();
+  ASSERT_EQ(w.size(), 3u) << absl::StrJoin(w, "\n");
+  EXPECT_TRUE(absl::StrContains(w[0], "1 server-auth anchors from its other trust sources are not "
+                                      "in the root program's file"));
+  EXPECT_TRUE(absl::StrContains(w[0], "CN=Only In Bundle"));
+  EXPECT_TRUE(absl::StrContains(w[1], "are not trusted for server authentication"));
+  EXPECT_TRUE(absl::StrContains(w[1], "\"Email Root\""));
+  EXPECT_TRUE(absl::StrContains(w[2], "distrust-after date that another source overrides"));
+  EXPECT_TRUE(absl::StrContains(w[2], "\"Dated Root\""));
+  // The explicitly distrusted root wins over the bundle: no warning, no anchor.
+  EXPECT_EQ((*set)->Find("")->verify.trust_store->anchor_count(), 3u);
+}
+
+}  // namespace certdata
 
 }  // namespace
 }  // namespace chainverify::policy
