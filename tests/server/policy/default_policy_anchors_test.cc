@@ -26,8 +26,10 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "server/pki/certdata.h"
 #include "server/pki/hostname_match.h"
 #include "server/policy/policy_store.h"
+#include "tests/testutil/shared_data.h"
 #include "tests/testutil/test_pki.h"
 
 namespace chainverify::policy {
@@ -333,7 +335,7 @@ TEST(DefaultPolicyAnchorsTest, CrossSignedCopyUploadedAndAnchorPinned) {
   EXPECT_EQ(result.chain[2].certificate->der(), root.der);
 }
 
-// --- Every root of the host's OS store --------------------------------------
+// --- Every root of the host's OS store, and of Mozilla's certdata.txt ---------
 //
 // For each root: a stand-in with the same names, extensions, serial, validity
 // and signature algorithm but a fresh key of the same type and size, a modern
@@ -345,6 +347,12 @@ struct OsStoreRoot {
   std::string der;
   std::string subject;
 };
+
+std::string SubjectOf(X509* x) {
+  char subject[512];
+  X509_NAME_oneline(X509_get_subject_name(x), subject, sizeof(subject));
+  return subject;
+}
 
 // The bundle the default policy loads: $SSL_CERT_FILE, else OpenSSL's default.
 std::string OsStorePath() {
@@ -362,10 +370,8 @@ std::vector<OsStoreRoot> LoadOsStoreRoots() {
   while (X509* x = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) {
     unsigned char* der = nullptr;
     const int len = i2d_X509(x, &der);
-    char subject[512];
-    X509_NAME_oneline(X509_get_subject_name(x), subject, sizeof(subject));
     roots.push_back({static_cast<int>(roots.size()), std::string(reinterpret_cast<char*>(der), len),
-                     subject});
+                     SubjectOf(x)});
     OPENSSL_free(der);
     X509_free(x);
   }
@@ -448,6 +454,34 @@ INSTANTIATE_TEST_SUITE_P(OsStore, OsStoreRootTest, ::testing::ValuesIn(LoadOsSto
 TEST(OsStoreRootsTest, HostHasAnOsStore) {
   EXPECT_FALSE(LoadOsStoreRoots().empty())
       << "no certificates in " << OsStorePath() << "; install ca-certificates";
+}
+
+// The same for every certificate of Mozilla's root store (certdata.txt in
+// ../shared, or $CHAINVERIFY_CERTDATA): the roots a fleet may switch to.
+std::vector<OsStoreRoot> LoadCertdataRoots() {
+  std::vector<OsStoreRoot> roots;
+  std::string why;
+  const std::string path = testing::LocateMozillaCertdata(&why);
+  if (path.empty()) return roots;
+  absl::StatusOr<pki::LoadedTrustSource> loaded = pki::LoadCertdataFile({path});
+  if (!loaded.ok()) return roots;
+  for (const pki::SourceCertificate& entry : loaded->certificates) {
+    roots.push_back({static_cast<int>(roots.size()), entry.certificate->der(),
+                     SubjectOf(entry.certificate->x509())});
+  }
+  return roots;
+}
+
+INSTANTIATE_TEST_SUITE_P(MozillaCertdata, OsStoreRootTest,
+                         ::testing::ValuesIn(LoadCertdataRoots()), RootTestName);
+
+TEST(OsStoreRootsTest, MozillaCertdataIsThere) {
+  std::string why;
+  if (testing::LocateMozillaCertdata(&why).empty()) {
+    GTEST_SKIP() << "Mozilla's certdata.txt not found (" << why
+                 << "): its roots were not checked";
+  }
+  EXPECT_EQ(LoadCertdataRoots().size(), 167u) << "Mozilla's file of May 2026 holds 167";
 }
 
 }  // namespace
