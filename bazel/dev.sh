@@ -13,7 +13,7 @@ PACKAGES=(
   bazel-bootstrap bazel-rules-java g++ pkg-config python3 ca-certificates openssl
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libssl-dev libgtest-dev zlib1g-dev publicsuffix libcurl4-openssl-dev
-  prometheus-cpp-dev libbenchmark-dev python3-grpcio python3-protobuf python3-yaml
+  prometheus-cpp-dev libbenchmark-dev libjemalloc-dev python3-grpcio python3-protobuf python3-yaml
   clang libclang-rt-14-dev
   # Go client (client/go): toolchain, gRPC and protobuf modules, stub generators.
   golang-go golang-google-grpc-dev golang-google-protobuf-dev protoc-gen-go protoc-gen-go-grpc
