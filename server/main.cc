@@ -96,8 +96,10 @@ ABSL_FLAG(chainverify::audit::AuditDurability, audit_durability,
           "covering its record), 'fsync' (one write and fsync per record, in turn), or "
           "'none' (no fsync: a machine crash can lose returned decisions). No mode "
           "makes an RPC thread wait for the disk.");
-ABSL_FLAG(absl::Duration, audit_group_commit_delay, absl::Milliseconds(5),
-          "group_commit: the longest a record waits for others to join its batch.");
+ABSL_FLAG(absl::Duration, audit_group_commit_delay, absl::ZeroDuration(),
+          "group_commit: how long a record may wait for others to join its batch. 0: "
+          "none; a batch is what queued during the previous fsync, so a lone record "
+          "is written at once.");
 ABSL_FLAG(bool, audit_fsync, true,
           "Deprecated: --audit_fsync=false is --audit_durability=none.");
 ABSL_FLAG(int64_t, audit_max_file_bytes, int64_t{64} << 20,

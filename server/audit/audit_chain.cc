@@ -197,6 +197,23 @@ void AppendTimestampField(const char* name, const google::protobuf::Timestamp& t
 // ParseRecordLine reads; tests/server/audit/audit_chain_test.cc compares the
 // two printers. A field added to AuditRecord must be added here too (that
 // test fails until it is).
+std::string ChainedRecordLine(uint64_t sequence, const std::string& previous_sha256,
+                              absl::string_view body) {
+  std::string out;
+  out.reserve(body.size() + 128);
+  out.push_back('{');
+  AppendInt64Field("sequence", sequence, &out);
+  AppendStringField("previous_record_sha256", previous_sha256, &out);
+  // `body` is "{...}" without those two fields, which print first.
+  if (body.size() > 2) {
+    if (out.size() > 1) out.push_back(',');
+    out.append(body.data() + 1, body.size() - 1);
+  } else {
+    out.push_back('}');
+  }
+  return out;
+}
+
 std::string RecordToJsonLine(const v1::AuditRecord& r) {
   std::string out;
   out.reserve(1024);

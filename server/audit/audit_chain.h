@@ -30,6 +30,13 @@ namespace chainverify::audit {
 inline constexpr char kGenesisHash[] =
     "0000000000000000000000000000000000000000000000000000000000000000";
 
+// The line of a record with `sequence` and `previous_sha256`, from `body`:
+// RecordToJsonLine of the same record with neither set. Byte for byte what
+// RecordToJsonLine gives for the record with both set (they are its first
+// fields), so that the log's writer can chain records rendered ahead of time.
+std::string ChainedRecordLine(uint64_t sequence, const std::string& previous_sha256,
+                              absl::string_view body);
+
 // The line written for `record`, without the newline.
 std::string RecordToJsonLine(const v1::AuditRecord& record);
 

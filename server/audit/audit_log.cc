@@ -254,6 +254,7 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const AuditLogOptions& 
   }
   if (options.durability != AuditDurability::kNone) {
     log->writer_ = std::thread([raw = log.get()] { raw->WriterLoop(); });
+    log->completer_ = std::thread([raw = log.get()] { raw->CompleterLoop(); });
   }
   return log;
 }
@@ -326,6 +327,11 @@ AuditLog::~AuditLog() {
       stopping_ = true;
     }
     writer_.join();  // Writes whatever is still queued.
+    {
+      absl::MutexLock lock(&done_mu_);
+      writer_stopped_ = true;
+    }
+    completer_.join();  // Calls back whatever was written.
   }
   {
     absl::MutexLock lock(&mu_);
@@ -358,11 +364,17 @@ absl::Status AuditLog::Append(v1::AuditRecord record) {
 
 void AuditLog::AppendAsync(v1::AuditRecord record, AppendCallback done) {
   auto pending = std::make_unique<Pending>();
-  pending->record = std::move(record);
+  // Rendered here, on the caller's thread: the writer only chains it. The
+  // lineage is fixed once Open() returns.
+  record.clear_sequence();
+  record.clear_previous_record_sha256();
+  record.set_lineage(lineage_);
+  record.set_instance(options_.instance);
+  pending->body = RecordToJsonLine(record);
   pending->done = std::move(done);
   if (options_.durability == AuditDurability::kNone) {
     // No fsync to wait for: write() only copies into the page cache.
-    std::vector<std::unique_ptr<Pending>> batch;
+    Batch batch;
     batch.push_back(std::move(pending));
     {
       absl::MutexLock lock(&mu_);
@@ -399,9 +411,8 @@ void AuditLog::Complete(std::unique_ptr<Pending> pending) {
 
 void AuditLog::WriterLoop() {
   const bool one_at_a_time = options_.durability == AuditDurability::kFsync;
-  std::vector<std::unique_ptr<Pending>> batch;
   for (;;) {
-    batch.clear();
+    Batch batch;
     {
       absl::MutexLock lock(&queue_mu_);
       queue_mu_.Await(absl::Condition(this, &AuditLog::HasWorkOrStopping));
@@ -412,9 +423,9 @@ void AuditLog::WriterLoop() {
         queue_.erase(queue_.begin());
         if (!queue_.empty()) oldest_queued_ = absl::Now();
       } else {
-        // Bounded delay: let others join the batch until the oldest record
-        // has waited group_commit_delay. Records that queued during the
-        // previous fsync are usually past it already.
+        // The batch is what queued while the previous write and fsync ran;
+        // with a group_commit_delay, others may join until the oldest record
+        // has waited that long.
         if (options_.group_commit_delay > absl::ZeroDuration()) {
           queue_mu_.AwaitWithDeadline(
               absl::Condition(this, &AuditLog::BatchFullOrStopping),
@@ -427,12 +438,30 @@ void AuditLog::WriterLoop() {
       absl::MutexLock lock(&mu_);
       WriteBatch(batch);
     }
-    // Outside both locks: callbacks finish RPCs and may append again.
-    for (std::unique_ptr<Pending>& pending : batch) Complete(std::move(pending));
+    // The callbacks finish RPCs (socket writes): the completion thread runs
+    // them while this one writes the next batch.
+    absl::MutexLock lock(&done_mu_);
+    done_.push_back(std::move(batch));
   }
 }
 
-void AuditLog::WriteBatch(const std::vector<std::unique_ptr<Pending>>& batch) {
+void AuditLog::CompleterLoop() {
+  for (;;) {
+    std::vector<Batch> batches;
+    {
+      absl::MutexLock lock(&done_mu_);
+      done_mu_.Await(absl::Condition(this, &AuditLog::HasDoneOrWriterStopped));
+      if (done_.empty()) return;  // The writer stopped and everything is called back.
+      batches.swap(done_);
+    }
+    // Outside the locks: callbacks may append again.
+    for (Batch& batch : batches) {
+      for (std::unique_ptr<Pending>& pending : batch) Complete(std::move(pending));
+    }
+  }
+}
+
+void AuditLog::WriteBatch(const Batch& batch) {
   size_t next = 0;  // batch[0, next) are written.
   absl::Status failure;
   while (next < batch.size()) {
@@ -445,12 +474,7 @@ void AuditLog::WriteBatch(const std::vector<std::unique_ptr<Pending>>& batch) {
     size_t end = next;
     bool rotate = false;
     for (; end < batch.size(); ++end) {
-      v1::AuditRecord& record = batch[end]->record;
-      record.set_sequence(sequence);
-      record.set_previous_record_sha256(previous);
-      record.set_lineage(lineage_);
-      record.set_instance(options_.instance);
-      std::string json = RecordToJsonLine(record);
+      std::string json = ChainedRecordLine(sequence, previous, batch[end]->body);
       const int64_t used = file_size_ + static_cast<int64_t>(chunk.size());
       if (options_.max_file_bytes > 0 && regular_file_ && used > 0 &&
           used + static_cast<int64_t>(json.size()) + 1 > options_.max_file_bytes &&

@@ -56,9 +56,11 @@ enum class AuditDurability {
   // "fsync").
   kFsync,
   // The writer thread writes and fsyncs records in batches: whatever queued
-  // while the previous fsync ran, after waiting at most group_commit_delay for
-  // a batch to fill. Every record is still acknowledged only after the fsync
-  // covering it ("group_commit").
+  // while the previous write and fsync ran, so a batch forms only when there
+  // is something to batch (a record alone is written at once); with a
+  // group_commit_delay, also waiting up to that long for a batch to fill.
+  // Every record is still acknowledged only after the fsync covering it
+  // ("group_commit").
   kGroupCommit,
   // write only, on the caller's thread: a machine crash can lose acknowledged
   // records ("none").
@@ -85,8 +87,10 @@ struct AuditLogOptions {
   // (e.g. /dev/stdout) is written to but never fsynced, cut back or rotated.
   std::string path;
   AuditDurability durability = AuditDurability::kFsync;
-  // kGroupCommit: the longest a record waits for others to join its batch.
-  absl::Duration group_commit_delay = absl::Milliseconds(5);
+  // kGroupCommit: how long a record may wait for others to join its batch. 0
+  // (the default): no wait; the batch is whatever queued during the previous
+  // fsync.
+  absl::Duration group_commit_delay = absl::ZeroDuration();
   // Rotate before a record would take the file past this size; 0: never. A
   // single record larger than this still gets a file of its own.
   int64_t max_file_bytes = int64_t{64} << 20;
@@ -121,10 +125,13 @@ class AuditLog {
 
   // Append() without waiting: `done` is called exactly once with what Append()
   // would have returned, after the record is as durable as `durability` says.
-  // Under kFsync and kGroupCommit it runs on the writer thread after the fsync
-  // covering the record; under kNone (or when the log is closing) on the
-  // caller's thread before AppendAsync returns. `done` must not block (it
-  // holds up the records behind it) and must not call Append().
+  // The record is rendered to JSON on the caller's thread; the writer thread
+  // only chains, writes and syncs. Under kFsync and kGroupCommit `done` runs
+  // on the completion thread after the fsync covering the record, in record
+  // order, while the writer goes on with the next batch; under kNone (or when
+  // the log is closing) on the caller's thread before AppendAsync returns.
+  // `done` must not block (it holds up the callbacks behind it) and must not
+  // call Append().
   using AppendCallback = absl::AnyInvocable<void(absl::Status) &&>;
   void AppendAsync(v1::AuditRecord record, AppendCallback done);
 
@@ -140,12 +147,14 @@ class AuditLog {
   // Most records written with one write() and fsync by the group-commit writer.
   static constexpr size_t kMaxBatch = 1024;
 
-  // One record on its way to the disk.
+  // One record on its way to the disk: its JSON line without sequence and
+  // previous_record_sha256 (ChainedRecordLine adds them).
   struct Pending {
-    v1::AuditRecord record;
+    std::string body;
     absl::Status status;
     AppendCallback done;
   };
+  using Batch = std::vector<std::unique_ptr<Pending>>;
 
   explicit AuditLog(const AuditLogOptions& options) : options_(options) {}
 
@@ -160,7 +169,7 @@ class AuditLog {
     return queue_.size() >= kMaxBatch || stopping_;
   }
   // Chains, writes and syncs `batch` in order, setting each one's status.
-  void WriteBatch(const std::vector<std::unique_ptr<Pending>>& batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void WriteBatch(const Batch& batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Appends `chunk` (whole lines) to the current file and makes it durable;
   // on failure cuts the file back to file_size_.
   absl::Status WriteChunk(const std::string& chunk) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -169,6 +178,13 @@ class AuditLog {
   // reported and the current file kept (records are still written).
   absl::Status Rotate() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WriterLoop();
+  // Runs the callbacks of written batches, in order, off the writer thread:
+  // finishing an RPC writes to its socket, which should not hold up the next
+  // write and fsync.
+  void CompleterLoop();
+  bool HasDoneOrWriterStopped() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(done_mu_) {
+    return !done_.empty() || writer_stopped_;
+  }
   // Counts `pending`'s outcome and calls its callback.
   void Complete(std::unique_ptr<Pending> pending);
   // Counts a lost record (kFailOpen) and reports losses at most once a second.
@@ -201,6 +217,12 @@ class AuditLog {
   absl::Time oldest_queued_ ABSL_GUARDED_BY(queue_mu_);
   bool stopping_ ABSL_GUARDED_BY(queue_mu_) = false;
   std::thread writer_;
+
+  // Written batches whose callbacks have not run yet.
+  absl::Mutex done_mu_;
+  std::vector<Batch> done_ ABSL_GUARDED_BY(done_mu_);
+  bool writer_stopped_ ABSL_GUARDED_BY(done_mu_) = false;
+  std::thread completer_;
 
   std::atomic<uint64_t> written_{0};
   std::atomic<uint64_t> lost_{0};

@@ -77,6 +77,25 @@ TEST(RecordToJsonLineTest, CoversEveryField) {
   ExpectRoundTrip(record);
 }
 
+// The writer chains lines rendered ahead of time: the same bytes as rendering
+// the chained record whole.
+TEST(RecordToJsonLineTest, ChainedLineEqualsTheWholeRecordsLine) {
+  v1::AuditRecord whole = FullRecord();
+  v1::AuditRecord body = whole;
+  body.clear_sequence();
+  body.clear_previous_record_sha256();
+  EXPECT_EQ(ChainedRecordLine(whole.sequence(), whole.previous_record_sha256(),
+                              RecordToJsonLine(body)),
+            RecordToJsonLine(whole));
+  // A record with nothing else set.
+  v1::AuditRecord bare;
+  bare.set_sequence(7);
+  bare.set_previous_record_sha256(std::string(64, '0'));
+  EXPECT_EQ(ChainedRecordLine(7, std::string(64, '0'), RecordToJsonLine(v1::AuditRecord())),
+            RecordToJsonLine(bare));
+  ExpectRoundTrip(bare);
+}
+
 TEST(RecordToJsonLineTest, EmptyRecordAndDefaults) {
   v1::AuditRecord r;
   EXPECT_EQ(RecordToJsonLine(r), ProtobufJson(r));
