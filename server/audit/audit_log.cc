@@ -438,10 +438,24 @@ void AuditLog::WriterLoop() {
       absl::MutexLock lock(&mu_);
       WriteBatch(batch);
     }
-    // The callbacks finish RPCs (socket writes): the completion thread runs
-    // them while this one writes the next batch.
-    absl::MutexLock lock(&done_mu_);
-    done_.push_back(std::move(batch));
+    // The callbacks finish RPCs (socket writes). Under load the completion
+    // thread runs them while this one writes the next batch; when nothing
+    // else is waiting to be written or called back, this thread runs them at
+    // once, saving a lone caller the hand-over.
+    bool idle;
+    {
+      absl::MutexLock lock(&queue_mu_);
+      idle = queue_.empty();
+    }
+    {
+      absl::MutexLock lock(&done_mu_);
+      idle = idle && done_.empty() && !completing_;
+      if (!idle) {
+        done_.push_back(std::move(batch));
+        continue;
+      }
+    }
+    for (std::unique_ptr<Pending>& pending : batch) Complete(std::move(pending));
   }
 }
 
@@ -453,11 +467,14 @@ void AuditLog::CompleterLoop() {
       done_mu_.Await(absl::Condition(this, &AuditLog::HasDoneOrWriterStopped));
       if (done_.empty()) return;  // The writer stopped and everything is called back.
       batches.swap(done_);
+      completing_ = true;
     }
     // Outside the locks: callbacks may append again.
     for (Batch& batch : batches) {
       for (std::unique_ptr<Pending>& pending : batch) Complete(std::move(pending));
     }
+    absl::MutexLock lock(&done_mu_);
+    completing_ = false;
   }
 }
 

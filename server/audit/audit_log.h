@@ -128,7 +128,8 @@ class AuditLog {
   // The record is rendered to JSON on the caller's thread; the writer thread
   // only chains, writes and syncs. Under kFsync and kGroupCommit `done` runs
   // on the completion thread after the fsync covering the record, in record
-  // order, while the writer goes on with the next batch; under kNone (or when
+  // order, while the writer goes on with the next batch (on the writer thread
+  // itself when nothing else is queued); under kNone (or when
   // the log is closing) on the caller's thread before AppendAsync returns.
   // `done` must not block (it holds up the callbacks behind it) and must not
   // call Append().
@@ -178,9 +179,9 @@ class AuditLog {
   // reported and the current file kept (records are still written).
   absl::Status Rotate() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WriterLoop();
-  // Runs the callbacks of written batches, in order, off the writer thread:
-  // finishing an RPC writes to its socket, which should not hold up the next
-  // write and fsync.
+  // Runs the callbacks of written batches, in order, off the writer thread
+  // when there is more to write: finishing an RPC writes to its socket, which
+  // should not hold up the next write and fsync.
   void CompleterLoop();
   bool HasDoneOrWriterStopped() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(done_mu_) {
     return !done_.empty() || writer_stopped_;
@@ -222,6 +223,9 @@ class AuditLog {
   absl::Mutex done_mu_;
   std::vector<Batch> done_ ABSL_GUARDED_BY(done_mu_);
   bool writer_stopped_ ABSL_GUARDED_BY(done_mu_) = false;
+  // The completion thread is running callbacks (so a later batch must queue
+  // behind them to keep record order).
+  bool completing_ ABSL_GUARDED_BY(done_mu_) = false;
   std::thread completer_;
 
   std::atomic<uint64_t> written_{0};
