@@ -6,7 +6,6 @@
 // usage: seed_corpus OUT_DIR
 #include <openssl/evp.h>
 #include <openssl/ocsp.h>
-#include <openssl/pkcs7.h>
 #include <openssl/x509.h>
 #include <sys/stat.h>
 
@@ -38,20 +37,6 @@ constexpr uint32_t kTime = 1735689600;
 std::string Be32(uint32_t v) {
   return std::string{static_cast<char>(v >> 24), static_cast<char>(v >> 16),
                      static_cast<char>(v >> 8), static_cast<char>(v)};
-}
-
-// A PKCS#7 certs-only SignedData, as CAs serve at caIssuers URLs (.p7c).
-std::string Pkcs7(const std::vector<const TestCert*>& certs) {
-  PKCS7* p7 = PKCS7_new();
-  PKCS7_set_type(p7, NID_pkcs7_signed);
-  PKCS7_content_new(p7, NID_pkcs7_data);
-  for (const TestCert* cert : certs) PKCS7_add_certificate(p7, cert->x509());
-  unsigned char* der = nullptr;
-  const int len = i2d_PKCS7(p7, &der);
-  std::string out(reinterpret_cast<char*>(der), len > 0 ? len : 0);
-  OPENSSL_free(der);
-  PKCS7_free(p7);
-  return out;
 }
 
 class Writer {
@@ -266,8 +251,9 @@ int Main(int argc, char** argv) {
   // issuer_response_fuzzer: what caIssuers URLs serve.
   w.Write("issuer_response_fuzzer", "der", inter.der);
   w.Write("issuer_response_fuzzer", "pem", inter.pem() + root.pem());
-  w.Write("issuer_response_fuzzer", "p7c", Pkcs7({&inter, &root}));
-  w.Write("issuer_response_fuzzer", "p7c-pem", testing::DerToPem(Pkcs7({&inter}), "PKCS7"));
+  w.Write("issuer_response_fuzzer", "p7c", testing::Pkcs7CertsOnly({&inter, &root}));
+  w.Write("issuer_response_fuzzer", "p7c-pem",
+          testing::DerToPem(testing::Pkcs7CertsOnly({&inter}), "PKCS7"));
   // certdata_fuzzer: the CLIENT_AUTH mode byte, then certdata.txt files around
   // these certificates (run.sh adds slices of Mozilla's file when present).
   testing::CertdataEntry trusted;

@@ -114,7 +114,7 @@ EvpPkeyPtr DecodePublicKey(X509_PUBKEY* pub, absl::string_view spki) {
 }  // namespace
 
 const v1::CertificateDetails& Certificate::Details(DetailsRenderer render) const {
-  absl::call_once(details_once_, [&] {
+  std::call_once(details_once_, [&] {
     details_ = std::make_unique<v1::CertificateDetails>();
     render(*this, details_.get());
   });

@@ -5,11 +5,11 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "absl/base/call_once.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "server/pki/cert_errors.h"
@@ -131,7 +131,9 @@ class Certificate {
       name_constraints_;
   std::vector<std::string> unhandled_critical_extensions_;
   int signature_nid_ = 0;
-  mutable absl::once_flag details_once_;
+  // std::call_once, not absl's: ThreadSanitizer sees pthread_once's
+  // ordering, not that of Debian's uninstrumented Abseil.
+  mutable std::once_flag details_once_;
   mutable std::unique_ptr<v1::CertificateDetails> details_;
 };
 

@@ -8,6 +8,7 @@
 #include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/pkcs7.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
@@ -623,6 +624,14 @@ absl::StatusOr<TestCert> Resign(absl::string_view der, TestKey key) {
     return SslError(absl::StrCat("re-signing with ", md ? EVP_MD_get0_name(md) : "no digest"));
   }
   return ParsedBack(x.get(), std::move(key), "");
+}
+
+std::string Pkcs7CertsOnly(const std::vector<const TestCert*>& certs) {
+  Ptr<PKCS7, PKCS7_free> p7(PKCS7_new());
+  PKCS7_set_type(p7.get(), NID_pkcs7_signed);
+  PKCS7_content_new(p7.get(), NID_pkcs7_data);
+  for (const TestCert* cert : certs) PKCS7_add_certificate(p7.get(), cert->x509());
+  return ToDer(i2d_PKCS7, p7.get());
 }
 
 std::string DerToPem(absl::string_view der, absl::string_view label) {

@@ -163,6 +163,10 @@ absl::StatusOr<std::string> IssueCrl(
 // certificates issued under it carry the original's key id.
 absl::StatusOr<TestCert> Resign(absl::string_view der, TestKey key);
 
+// A PKCS#7 "certs-only" SignedData holding `certs` (DER), the .p7c form CAs
+// serve at caIssuers URLs (RFC 5280 4.2.2.1).
+std::string Pkcs7CertsOnly(const std::vector<const TestCert*>& certs);
+
 // PEM armour around `der`, with the given label.
 std::string DerToPem(absl::string_view der,
                      absl::string_view label = "CERTIFICATE");

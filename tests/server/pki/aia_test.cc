@@ -10,8 +10,6 @@
 #include <string>
 #include <vector>
 
-#include <openssl/pkcs7.h>
-
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "gtest/gtest.h"
@@ -28,23 +26,11 @@ using ::chainverify::testing::DerToPem;
 using ::chainverify::testing::IntermediateSpec;
 using ::chainverify::testing::LeafSpec;
 using ::chainverify::testing::MustIssue;
+using ::chainverify::testing::Pkcs7CertsOnly;
 using ::chainverify::testing::RootSpec;
 using ::chainverify::testing::TestCert;
 
 const absl::Time kNow = absl::FromUnixSeconds(1800000000);  // 2027-01-15
-
-std::string Pkcs7Der(const std::vector<const TestCert*>& certs) {
-  PKCS7* p7 = PKCS7_new();
-  PKCS7_set_type(p7, NID_pkcs7_signed);
-  PKCS7_content_new(p7, NID_pkcs7_data);
-  for (const TestCert* cert : certs) PKCS7_add_certificate(p7, cert->x509());
-  unsigned char* der = nullptr;
-  const int len = i2d_PKCS7(p7, &der);
-  std::string out(reinterpret_cast<char*>(der), len);
-  OPENSSL_free(der);
-  PKCS7_free(p7);
-  return out;
-}
 
 struct Certs {
   TestCert root = MustIssue(RootSpec("AIA Root"), nullptr);
@@ -71,7 +57,7 @@ TEST(ParseIssuerResponseTest, PemCertificates) {
 }
 
 TEST(ParseIssuerResponseTest, Pkcs7CertsOnlyDerAndPem) {
-  const std::string p7 = Pkcs7Der({&C().ica, &C().other});
+  const std::string p7 = Pkcs7CertsOnly({&C().ica, &C().other});
   for (const std::string& body : {p7, DerToPem(p7, "PKCS7")}) {
     absl::StatusOr<std::vector<std::string>> got = ParseIssuerResponse(body, 16);
     ASSERT_TRUE(got.ok()) << got.status();
@@ -81,7 +67,7 @@ TEST(ParseIssuerResponseTest, Pkcs7CertsOnlyDerAndPem) {
 
 TEST(ParseIssuerResponseTest, TooManyCertificatesIsRefused) {
   std::vector<const TestCert*> many(17, &C().ica);
-  absl::StatusOr<std::vector<std::string>> p7 = ParseIssuerResponse(Pkcs7Der(many), 16);
+  absl::StatusOr<std::vector<std::string>> p7 = ParseIssuerResponse(Pkcs7CertsOnly(many), 16);
   EXPECT_EQ(p7.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(p7.status().message(), "more than 16 certificates in the response");
   std::string pem;
