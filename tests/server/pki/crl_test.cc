@@ -605,7 +605,8 @@ std::vector<Case> Cases() {
          })};
        },
        S::kUnknown, -1, "only delta CRLs"},
-      {"DeltaAloneListedIsRevoked", Subject::kLeaf,
+      // 5.2.4: a delta without its base is not a source, even for a revocation.
+      {"DeltaAloneListedIsNotASource", Subject::kLeaf,
        [](const Pki& p) {
          return std::vector<std::string>{Crl(p.ca, [](CrlSpec& s) {
            s.number = 11;
@@ -613,7 +614,7 @@ std::vector<Case> Cases() {
            s.entries = {Revoke(kLeafSerial, kCrlReasonKeyCompromise)};
          })};
        },
-       S::kRevoked, kCrlReasonKeyCompromise},
+       S::kUnknown, -1, "only delta CRLs"},
       {"FreshDeltaMakesStaleCompleteCurrent", Subject::kLeaf,
        [](const Pki& p) {
          return std::vector<std::string>{
