@@ -17,6 +17,7 @@
 #include <openssl/x509v3.h>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
@@ -499,10 +500,12 @@ std::string ParseCrlExtensions(ParsedCrl* out) {
 }
 
 // RFC 5280 5.3: one entry's extensions. Returns the first violation, or "".
-std::string ParseEntryExtensions(absl::string_view extensions, const std::string& where,
+std::string ParseEntryExtensions(absl::string_view extensions, absl::string_view serial,
                                  ParsedCrl* out, int* group, bool* malformed) {
   DerReader list(extensions);
-  std::vector<absl::string_view> seen;
+  // Built only for a problem: most entries have extensions.
+  auto where = [serial]() { return absl::StrCat("the entry for serial ", HexEncode(serial)); };
+  absl::InlinedVector<absl::string_view, 4> seen;
   while (!list.empty()) {
     absl::string_view ext, oid, value;
     if (!list.Expect(kTagSequence, &ext)) return *malformed = true, "";
@@ -526,7 +529,7 @@ std::string ParseEntryExtensions(absl::string_view extensions, const std::string
     };
     for (absl::string_view other : seen) {
       if (other == oid) {
-        return absl::StrCat(where, " repeats extension ", describe(), " (RFC 5280 5.3)");
+        return absl::StrCat(where(), " repeats extension ", describe(), " (RFC 5280 5.3)");
       }
     }
     seen.push_back(oid);
@@ -536,16 +539,16 @@ std::string ParseEntryExtensions(absl::string_view extensions, const std::string
       absl::string_view code;
       if (!reader.Expect(kTagEnumerated, &code) || !reader.empty() || code.size() != 1 ||
           static_cast<uint8_t>(code[0]) > kCrlReasonAaCompromise || code[0] == 7) {
-        return absl::StrCat(where, " has an invalid reasonCode (RFC 5280 5.3.1)");
+        return absl::StrCat(where(), " has an invalid reasonCode (RFC 5280 5.3.1)");
       }
       if (code[0] == kCrlReasonRemoveFromCrl && !out->is_delta) {
-        return absl::StrCat(where, " has reason removeFromCRL on a complete "
+        return absl::StrCat(where(), " has reason removeFromCRL on a complete "
                                    "CRL (RFC 5280 5.3.1: delta CRLs only)");
       }
     } else if (oid == kOidCertificateIssuer) {
       // 5.3.3: only in indirect CRLs.
       if (!out->indirect) {
-        return absl::StrCat(where, " has certificateIssuer but the CRL is "
+        return absl::StrCat(where(), " has certificateIssuer but the CRL is "
                                    "not indirect (RFC 5280 5.3.3)");
       }
       const auto* p = reinterpret_cast<const unsigned char*>(value.data());
@@ -553,7 +556,7 @@ std::string ParseEntryExtensions(absl::string_view extensions, const std::string
           d2i_GENERAL_NAMES(nullptr, &p, static_cast<long>(value.size())));
       if (names == nullptr || p != reinterpret_cast<const unsigned char*>(value.end())) {
         ERR_clear_error();
-        return absl::StrCat(where, " has an undecodable certificateIssuer");
+        return absl::StrCat(where(), " has an undecodable certificateIssuer");
       }
       std::vector<X509NamePtr> dir_names;
       for (int k = 0; k < sk_GENERAL_NAME_num(names.get()); ++k) {
@@ -569,7 +572,7 @@ std::string ParseEntryExtensions(absl::string_view extensions, const std::string
     } else if (critical) {
       // 5.3: a critical entry extension we cannot process makes the whole
       // CRL unusable.
-      return absl::StrCat(where, " has unhandled critical extension ", describe(),
+      return absl::StrCat(where(), " has unhandled critical extension ", describe(),
                           " (RFC 5280 5.3)");
     }
   }
@@ -612,9 +615,7 @@ bool IndexEntries(absl::string_view revoked, ParsedCrl* out, std::string* load_e
     }
     if (has_extensions) {
       bool malformed = false;
-      std::string problem = ParseEntryExtensions(
-          extensions, absl::StrCat("the entry for serial ", HexEncode(serial)), out, &group,
-          &malformed);
+      std::string problem = ParseEntryExtensions(extensions, serial, out, &group, &malformed);
       if (malformed) return false;
       if (!problem.empty()) {
         out->problem = std::move(problem);
