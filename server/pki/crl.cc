@@ -1074,6 +1074,15 @@ std::vector<std::string> CrlSet::FreshestCrlUrls() const {
   return urls;
 }
 
+std::optional<absl::Time> CrlSet::NextUpdate() const {
+  std::optional<absl::Time> earliest;
+  for (const auto& crl : crls_) {
+    if (!crl->next_update) return std::nullopt;
+    if (!earliest || *crl->next_update < *earliest) earliest = crl->next_update;
+  }
+  return earliest;
+}
+
 size_t CrlSet::der_bytes() const {
   size_t n = 0;
   for (const auto& crl : crls_) n += crl->der.size();

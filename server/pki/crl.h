@@ -50,6 +50,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -179,6 +180,9 @@ class CrlSet {
   // URLs of the freshestCRL extension (5.2.6) of the complete CRLs, where
   // their delta CRLs are published.
   std::vector<std::string> FreshestCrlUrls() const;
+
+  // The earliest nextUpdate of the CRLs; nullopt when one has none.
+  std::optional<absl::Time> NextUpdate() const;
 
   // DER bytes and entries over all CRLs (memory accounting, tests).
   size_t der_bytes() const;
