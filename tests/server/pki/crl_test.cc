@@ -498,6 +498,56 @@ std::vector<Case> Cases() {
              })};
        },
        S::kUnknown, -1, "expired at"},
+      // A delta based on a delta: deltas apply to complete CRLs only.
+      {"DeltaChainDoesNotApply", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{Simple(p.ca, {}, kThisUpdate, kNextUpdate, 10),
+                                         Crl(p.ca, [](CrlSpec& s) {
+                                           s.number = 11;
+                                           s.delta_base = 10;
+                                         }),
+                                         Crl(p.ca, [](CrlSpec& s) {
+                                           s.number = 12;
+                                           s.delta_base = 11;
+                                           s.entries = {Revoke(kLeafSerial, kCrlReasonKeyCompromise)};
+                                         })};
+       },
+       S::kGood, -1, "", "crl:CN=CA #10"},
+      {"OutOfDateDeltaDoesNotMakeCompleteCurrent", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{
+             Simple(p.ca, {}, kNow - absl::Hours(48), kNow - absl::Hours(2), 10),
+             Crl(p.ca, [](CrlSpec& s) {
+               s.number = 11;
+               s.delta_base = 10;
+               s.this_update = kNow - absl::Hours(3);
+               s.next_update = kNow - absl::Hours(1);
+             })};
+       },
+       S::kUnknown, -1, "expired at"},
+      {"OutOfDateDeltaStillRevokes", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{Simple(p.ca, {}, kThisUpdate, kNextUpdate, 10),
+                                         Crl(p.ca, [](CrlSpec& s) {
+                                           s.number = 11;
+                                           s.delta_base = 10;
+                                           s.next_update = kNow - absl::Hours(1);
+                                           s.entries = {Revoke(kLeafSerial, kCrlReasonKeyCompromise)};
+                                         })};
+       },
+       S::kRevoked, kCrlReasonKeyCompromise, "stale, but revocation is final"},
+      // A delta of another scope (IDP) does not apply to the complete CRL.
+      {"DeltaOfAnotherScopeDoesNotApply", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{Simple(p.ca, {}, kThisUpdate, kNextUpdate, 10),
+                                         Crl(p.ca, [](CrlSpec& s) {
+                                           s.number = 11;
+                                           s.delta_base = 10;
+                                           s.idp.emplace().only_user = true;
+                                           s.entries = {Revoke(kLeafSerial, kCrlReasonKeyCompromise)};
+                                         })};
+       },
+       S::kGood, -1, "", "crl:CN=CA #10"},
       {"DeltaIndicatorNotCriticalIsInvalid", Subject::kLeaf,
        [](const Pki& p) {
          return std::vector<std::string>{Simple(p.ca, {}, kThisUpdate, kNextUpdate, 10),
