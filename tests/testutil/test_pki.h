@@ -165,6 +165,18 @@ struct CrlEntrySpec {
   std::vector<CertSpec::RawExtension> extensions;
 };
 
+// An issuingDistributionPoint (RFC 5280 5.2.5) of a CrlSpec. (Not nested in
+// CrlSpec: clang cannot use its default member initializers for the
+// std::optional member inside the enclosing class.)
+struct CrlIdpSpec {
+  bool only_user = false;
+  bool only_ca = false;
+  bool only_attribute = false;
+  bool indirect = false;
+  std::vector<int> only_some_reasons;  // ReasonFlags bits
+  std::vector<std::string> uris;       // distributionPoint fullName
+};
+
 // Everything a CRL can say (RFC 5280 5.1-5.3), for tests of the profile,
 // scope, indirect and delta CRLs. Defaults: a v2 CRL #1, thisUpdate
 // 2025-06-14T02:13:20Z, nextUpdate a week later, no entries.
@@ -177,14 +189,7 @@ struct CrlSpec {
   std::optional<int64_t> delta_base;  // deltaCRLIndicator
   bool delta_critical = true;
   // issuingDistributionPoint (critical).
-  struct Idp {
-    bool only_user = false;
-    bool only_ca = false;
-    bool only_attribute = false;
-    bool indirect = false;
-    std::vector<int> only_some_reasons;  // ReasonFlags bits
-    std::vector<std::string> uris;       // distributionPoint fullName
-  };
+  using Idp = CrlIdpSpec;
   std::optional<Idp> idp;
   std::vector<std::string> freshest_urls;  // freshestCRL (non-critical)
   std::vector<CrlEntrySpec> entries;
