@@ -722,6 +722,62 @@ TEST(CrlSetTest, SharedAcrossChecks) {
   EXPECT_EQ(set->Check(*ca, *Parsed(pki.root), kNow).state, RevocationState::kUnknown);
 }
 
+// The entry index (crl.h "Size"): entries in no particular order, serials of
+// every length and with the high bit set (a leading zero octet in DER), found
+// by binary search whatever their order in the CRL.
+TEST(CrlSetTest, IndexFindsEntriesInAnyOrder) {
+  const Pki& pki = TestPki();
+  CrlSpec spec;
+  std::vector<std::string> serials;
+  for (int i = 0; i < 300; ++i) {
+    // 1 to 20 octets, some with the high bit set, in scrambled order.
+    const int len = 1 + (i * 7) % 20;
+    std::string hex;
+    for (int k = 0; k < len; ++k) {
+      static constexpr char kDigits[] = "0123456789ABCDEF";
+      const int byte = (i * 37 + k * 11 + (k == 0 ? 0x80 * (i % 2) : 0)) & 0xff;
+      hex.push_back(kDigits[byte >> 4]);
+      hex.push_back(kDigits[byte & 15]);
+    }
+    serials.push_back(hex);
+    spec.entries.push_back(Revoke(hex));
+  }
+  spec.entries.push_back(Revoke(kLeafSerial, kCrlReasonKeyCompromise));
+  std::shared_ptr<const CrlSet> set = CrlSet::Parse({BuildCrl(pki.ca, spec)}, nullptr);
+  ASSERT_EQ(set->size(), 1u);
+  EXPECT_EQ(set->entry_count(), 301u);
+  RevocationCheck check = set->Check(*Parsed(pki.leaf), *Parsed(pki.ca), kNow);
+  EXPECT_EQ(check.state, RevocationState::kRevoked) << check.diagnostic;
+  EXPECT_EQ(check.reason, kCrlReasonKeyCompromise);
+  // A few of the others, as certificates of the CA.
+  for (size_t i : {size_t{0}, size_t{1}, size_t{150}, size_t{299}}) {
+    CertSpec leaf_spec = WithSerial(LeafSpec("x", {"x.example"}), serials[i]);
+    TestCert listed = MustIssue(leaf_spec, &pki.ca);
+    EXPECT_EQ(set->Check(*Parsed(listed), *Parsed(pki.ca), kNow).state,
+              RevocationState::kRevoked)
+        << serials[i];
+  }
+  // Not listed: a serial sharing a listed one's first 8 octets.
+  CertSpec near_spec = WithSerial(LeafSpec("y", {"y.example"}), serials[13] + "01");
+  EXPECT_EQ(set->Check(*Parsed(MustIssue(near_spec, &pki.ca)), *Parsed(pki.ca), kNow).state,
+            RevocationState::kGood);
+}
+
+TEST(CrlSetTest, MalformedEntryIsALoadError) {
+  const Pki& pki = TestPki();
+  std::string crl = Simple(pki.ca, {"0BCDEF"});
+  // The entry's INTEGER tag becomes an OCTET STRING: the structure is wrong,
+  // while the outer lengths still hold.
+  const size_t at = crl.find(std::string("\x02\x03\x0b\xcd\xef", 5));
+  ASSERT_NE(at, std::string::npos);
+  crl[at] = 0x04;
+  std::vector<std::string> errors;
+  std::shared_ptr<const CrlSet> set = CrlSet::Parse({crl}, &errors);
+  EXPECT_TRUE(set->empty());
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].find("revokedCertificates entry"), std::string::npos) << errors[0];
+}
+
 TEST(CrlReasonNameTest, Names) {
   EXPECT_EQ(CrlReasonName(kCrlReasonKeyCompromise), "keyCompromise");
   EXPECT_EQ(CrlReasonName(kCrlReasonRemoveFromCrl), "removeFromCRL");
