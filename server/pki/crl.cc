@@ -1,6 +1,7 @@
 #include "server/pki/crl.h"
 
 #include <cstdint>
+#include <limits>
 #include <algorithm>
 #include <optional>
 #include <set>
@@ -738,6 +739,10 @@ std::string ParseHeader(const CrlLayout& layout, ParsedCrl* out) {
 
 // Parses one DER CRL; null with `error` set when it does not decode.
 std::unique_ptr<ParsedCrl> ParseOne(std::string der, std::string* error) {
+  if (der.size() > std::numeric_limits<uint32_t>::max()) {
+    *error = "larger than 4 GiB";  // IndexEntry offsets are 32-bit.
+    return nullptr;
+  }
   auto parsed = std::make_unique<ParsedCrl>();
   parsed->der = std::move(der);
   CrlLayout layout;
