@@ -2,6 +2,10 @@
 //
 // Input: 4 bytes of verification time (big-endian Unix seconds), then
 // fuzz_input.h parts: the certificate, its issuer, then one or more DER CRLs.
+// The CRLs go through the DER walker and entry index of CrlSet::Parse, then
+// Check() twice: without a CRL signer resolver, and with one that accepts
+// the issuer's key as a CRL signer of any name (so that indirect CRLs and
+// CRLs of other names reach the scope, entry and delta logic).
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -15,6 +19,31 @@
 namespace chainverify::fuzz {
 namespace {
 
+// Accepts `signer` for any CRL whose signature its key verifies.
+class IssuerAsSigner : public pki::CrlSignerResolver {
+ public:
+  explicit IssuerAsSigner(const pki::Certificate& signer) : signer_(signer) {}
+  pki::CrlSignerAnswer Resolve(const pki::CrlSignatureQuery& query) override {
+    if (query.issuer == nullptr || query.id == nullptr) std::abort();
+    return {query.verifies(signer_), "fuzz"};
+  }
+
+ private:
+  const pki::Certificate& signer_;
+};
+
+void CheckInvariants(const pki::RevocationCheck& check) {
+  // A definite answer names its CRL; only kRevoked carries a reason.
+  if (check.state != pki::RevocationState::kUnknown && check.source.empty() &&
+      check.state != pki::RevocationState::kInvalidCrl) {
+    std::abort();
+  }
+  if ((check.reason >= 0) != (check.state == pki::RevocationState::kRevoked)) {
+    std::abort();
+  }
+  pki::CrlReasonName(check.reason);
+}
+
 void Run(absl::string_view data) {
   if (data.size() < 4) return;
   uint32_t seconds = 0;
@@ -25,21 +54,18 @@ void Run(absl::string_view data) {
   std::vector<std::string> load_errors;
   std::shared_ptr<const pki::CrlSet> set = pki::CrlSet::Parse(crls, &load_errors);
   if (set == nullptr) std::abort();  // Never null (crl.h).
+  if (set->size() + load_errors.size() != crls.size()) std::abort();
+  set->FreshestCrlUrls();
+  set->NextUpdate();
   pki::ParseError error;
   pki::CertificatePtr cert = pki::Certificate::Parse(parts[0], &error);
   pki::CertificatePtr issuer = pki::Certificate::Parse(parts[1], &error);
   if (cert == nullptr || issuer == nullptr) return;
-  const pki::RevocationCheck check =
-      set->Check(*cert, *issuer, absl::FromUnixSeconds(seconds));
-  // A definite answer names its CRL; only kRevoked carries a reason.
-  if (check.state != pki::RevocationState::kUnknown && check.source.empty() &&
-      check.state != pki::RevocationState::kInvalidCrl) {
-    std::abort();
-  }
-  if ((check.reason >= 0) != (check.state == pki::RevocationState::kRevoked)) {
-    std::abort();
-  }
-  pki::CrlReasonName(check.reason);
+  pki::FreshestCrlUrls(*cert);
+  const absl::Time time = absl::FromUnixSeconds(seconds);
+  CheckInvariants(set->Check(*cert, *issuer, time));
+  IssuerAsSigner signers(*issuer);
+  CheckInvariants(pki::CrlSet::CheckAll({set.get(), set.get()}, *cert, *issuer, time, &signers));
 }
 
 }  // namespace

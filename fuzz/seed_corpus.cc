@@ -187,6 +187,36 @@ int Main(int argc, char** argv) {
   w.Write("crl_fuzzer", "good", Be32(kTime) + JoinParts({rich.der, inter.der, *empty_crl}));
   w.Write("crl_fuzzer", "two", Be32(kTime) + JoinParts({inter.der, root.der, *root_crl,
                                                          *crl}));
+  // Scope, indirect and delta CRLs (issuingDistributionPoint, certificateIssuer,
+  // deltaCRLIndicator, freshestCRL, reason codes).
+  testing::CrlSpec indirect;
+  indirect.this_update = absl::FromUnixSeconds(kTime - 3600);
+  indirect.next_update = absl::FromUnixSeconds(kTime + 86400);
+  indirect.idp.emplace().indirect = true;
+  indirect.idp->uris = {"http://crl.example.com/inter.crl"};
+  indirect.idp->only_some_reasons = {1, 2, 3};
+  indirect.freshest_urls = {"http://crl.example.com/delta.crl"};
+  testing::CrlEntrySpec other_issuer;
+  other_issuer.serial_hex = "01";
+  other_issuer.certificate_issuer = &root;
+  other_issuer.reason = 1;
+  testing::CrlEntrySpec own;
+  own.serial_hex = leaf.serial_hex();
+  own.certificate_issuer = &inter;
+  own.reason = 6;
+  indirect.entries = {other_issuer, own};
+  testing::CrlSpec delta = indirect;
+  delta.number = 2;
+  delta.delta_base = 1;
+  delta.entries[1].reason = 8;
+  auto indirect_crl = testing::IssueCrl(inter, indirect);
+  auto delta_crl = testing::IssueCrl(inter, delta);
+  if (!indirect_crl.ok() || !delta_crl.ok()) {
+    std::fprintf(stderr, "IssueCrl failed\n");
+    return 1;
+  }
+  w.Write("crl_fuzzer", "indirect_delta",
+          Be32(kTime) + JoinParts({rich.der, inter.der, *indirect_crl, *delta_crl}));
   // ocsp_fuzzer: time, certificate, issuer, response.
   w.Write("ocsp_fuzzer", "good", Be32(kTime) + JoinParts({leaf.der, inter.der, good}));
   w.Write("ocsp_fuzzer", "revoked", Be32(kTime) + JoinParts({leaf.der, inter.der, revoked}));

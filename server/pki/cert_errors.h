@@ -103,6 +103,11 @@ CHAINVERIFY_CERT_ERROR_ID(kRevocationUnknown, "revocation.unknown", REVOCATION_U
 // A CRL signed by the issuer's key breaks RFC 5280 5.2/5.3 or 6.3.3 (f) (e.g. no
 // or a critical cRLNumber, issuer without cRLSign): unusable, fail closed.
 CHAINVERIFY_CERT_ERROR_ID(kCrlInvalid, "revocation.crl_invalid", REVOCATION_UNKNOWN);
+// Only in a CRL signer's own path (crl_signer.h), reported inside the
+// revocation diagnostic: the signer's keyUsage lacks cRLSign, or its path ends
+// at another anchor than the certificate's (RFC 5280 6.3.3 (f)).
+CHAINVERIFY_CERT_ERROR_ID(kCrlSignerNoCrlSign, "revocation.crl_signer_no_crl_sign", REVOCATION_UNKNOWN);
+CHAINVERIFY_CERT_ERROR_ID(kCrlSignerOtherAnchor, "revocation.crl_signer_other_anchor", REVOCATION_UNKNOWN);
 
 // Anchors and policy. What a trust source (a root program's certdata.txt) or
 // the policy's anchor_constraints say about the anchor, or an explicit

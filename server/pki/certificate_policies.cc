@@ -58,9 +58,10 @@ struct PolicyExtensions {
 // extension is repeated (RFC 5280 4.2) or does not decode; otherwise *out is
 // the decoded value, owned by the caller, or nullptr when it is absent.
 bool GetExtension(const X509* x, int nid, const char* name, void** out,
-                  std::string* why) {
+                  std::string* why, bool* critical = nullptr) {
   int crit = 0;
   *out = X509_get_ext_d2i(x, nid, &crit, nullptr);
+  if (critical != nullptr) *critical = crit == 1;
   if (*out != nullptr || crit == -1) return true;
   *why = crit == -2 ? absl::StrCat(name, " extension repeated (RFC 5280 4.2)")
                     : absl::StrCat("malformed ", name, " extension");
@@ -85,8 +86,9 @@ bool DecodePolicyExtensions(const X509* x, PolicyExtensions* ext,
                             std::string* why) {
   void* raw = nullptr;
 
+  bool critical = false;
   if (!GetExtension(x, NID_certificate_policies, "certificatePolicies", &raw,
-                    why)) {
+                    why, &critical)) {
     return false;
   }
   if (CertificatePoliciesPtr policies{static_cast<CERTIFICATEPOLICIES*>(raw)}) {
@@ -108,6 +110,19 @@ bool DecodePolicyExtensions(const X509* x, PolicyExtensions* ext,
         *why = absl::StrCat("certificatePolicies repeats policy ", oid,
                             " (RFC 5280 4.2.1.4)");
         return false;
+      }
+      // RFC 5280 4.2.1.4: a critical certificatePolicies must be fully
+      // interpretable, its qualifiers included; the RFC defines only the
+      // CPS pointer and the user notice.
+      for (int q = 0; critical && q < sk_POLICYQUALINFO_num(info->qualifiers); ++q) {
+        const POLICYQUALINFO* qualifier = sk_POLICYQUALINFO_value(info->qualifiers, q);
+        const int nid = OBJ_obj2nid(qualifier->pqualid);
+        if (nid != NID_id_qt_cps && nid != NID_id_qt_unotice) {
+          *why = absl::StrCat("critical certificatePolicies has a qualifier of unknown type ",
+                              OidToString(qualifier->pqualid), " for policy ", oid,
+                              " (RFC 5280 4.2.1.4: only id-qt-cps and id-qt-unotice)");
+          return false;
+        }
       }
     }
   }

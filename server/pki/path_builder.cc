@@ -89,7 +89,7 @@ class Search {
  public:
   Search(const std::vector<CertificatePtr>& uploads, const TrustStore& store,
          const SearchLimits& limits, int max_depth, PathValidator* validator,
-         VerifierCaches* caches, const IssuerSources& sources)
+         VerifierCaches* caches, const IssuerSources& sources, SearchBudget* budget)
       : uploads_(uploads),
         store_(store),
         limits_(limits),
@@ -97,7 +97,10 @@ class Search {
         validator_(validator),
         caches_(caches),
         sources_(sources),
-        deadline_(absl::Now() + limits.deadline) {
+        budget_(budget != nullptr ? budget : &own_budget_) {
+    if (budget_->deadline == absl::InfiniteFuture()) {
+      budget_->deadline = absl::Now() + limits.deadline;
+    }
     for (const CertificatePtr& cert : uploads_) {
       if (cert != nullptr) upload_sha256_.insert(cert->sha256());
     }
@@ -160,7 +163,8 @@ class Search {
         target_is_anchor |= path_.size() == 1 && c.element.anchor != nullptr;
         continue;
       }
-      if (++stats_.iterations > limits_.max_iterations) {
+      ++stats_.iterations;
+      if (++budget_->iterations > limits_.max_iterations) {
         return Stop(kPathIterationLimit,
                     absl::StrCat("more than ", limits_.max_iterations, " candidate issuers tried"));
       }
@@ -327,7 +331,7 @@ class Search {
   // One caIssuers URL: fetch, parse, keep what names `child`'s issuer.
   // Returns how many certificates were kept.
   int FetchOne(const Certificate& child, const std::string& url, IssuerFetchNote* note) {
-    absl::StatusOr<IssuerFetcher::Response> response = sources_.fetcher->Fetch(url, deadline_);
+    absl::StatusOr<IssuerFetcher::Response> response = sources_.fetcher->Fetch(url, budget_->deadline);
     if (!response.ok()) {
       note->diagnostic = std::string(response.status().message());
       return 0;
@@ -407,7 +411,8 @@ class Search {
       *ok = it->second;
       return true;
     }
-    if (++stats_.signature_checks > limits_.max_signature_checks) {
+    ++stats_.signature_checks;
+    if (++budget_->signature_checks > limits_.max_signature_checks) {
       Stop(kPathSignatureCheckLimit,
            absl::StrCat("more than ", limits_.max_signature_checks, " signature checks"));
       return false;
@@ -430,7 +435,8 @@ class Search {
   }
 
   bool TryComplete() {
-    if (++stats_.paths_validated > limits_.max_paths_validated) {
+    ++stats_.paths_validated;
+    if (++budget_->paths_validated > limits_.max_paths_validated) {
       return Stop(kPathIterationLimit,
                   absl::StrCat("more than ", limits_.max_paths_validated, " complete paths validated"));
     }
@@ -469,7 +475,7 @@ class Search {
 
   bool OutOfBudget() {
     if (limit_hit_ != nullptr) return true;
-    if (absl::Now() > deadline_) {
+    if (absl::Now() > budget_->deadline) {
       return Stop(kPathDeadlineExceeded,
                   absl::StrCat("path building exceeded ", absl::FormatDuration(limits_.deadline)));
     }
@@ -491,7 +497,8 @@ class Search {
   PathValidator* validator_;
   VerifierCaches* const caches_;  // Not owned; may be null.
   const IssuerSources& sources_;
-  const absl::Time deadline_;
+  SearchBudget own_budget_;
+  SearchBudget* const budget_;  // own_budget_ or the request's.
   std::set<std::string> upload_sha256_;
   // Certificates served by caIssuers URLs during this search, and the URLs.
   std::vector<PathElement> fetched_;
@@ -520,13 +527,14 @@ PathBuilderResult BuildPath(const std::vector<CertificatePtr>& uploads,
                             const TrustStore& trust_store,
                             const SearchLimits& limits, int max_depth,
                             PathValidator* validator, VerifierCaches* caches,
-                            const IssuerSources& issuer_sources) {
+                            const IssuerSources& issuer_sources, SearchBudget* budget) {
   if (uploads.empty() || uploads[0] == nullptr) {
     PathBuilderResult result;
     result.errors.Add(kCertMalformed, 0, "no parsable leaf certificate");
     return result;
   }
-  return Search(uploads, trust_store, limits, max_depth, validator, caches, issuer_sources)
+  return Search(uploads, trust_store, limits, max_depth, validator, caches, issuer_sources,
+                budget)
       .Run();
 }
 

@@ -84,6 +84,18 @@ struct SearchLimits {
   absl::Duration deadline = absl::Seconds(2);
 };
 
+// What the searches of one request have spent together. The chain's own
+// search and those for its CRL signers' paths (RFC 5280 6.3.3 (f),
+// crl_signer.h) share one, so that a request has one SearchLimits budget of
+// iterations, signature checks, validated paths and time, however many CRLs
+// it weighs. The first search sets `deadline`.
+struct SearchBudget {
+  int iterations = 0;
+  int signature_checks = 0;
+  int paths_validated = 0;
+  absl::Time deadline = absl::InfiniteFuture();
+};
+
 // Where issuers come from besides the uploads and the trust anchors. Both are
 // part of the policy, immutable and shared by concurrent requests.
 struct IssuerSources {
@@ -167,13 +179,15 @@ struct PathBuilderResult {
 
 // `uploads[0]` is the leaf; null entries (unparsable uploads) are ignored.
 // `caches` (may be null) is consulted and filled for signature edges and for
-// parsing fetched certificates.
+// parsing fetched certificates. `budget` (may be null: this search alone)
+// is counted against `limits` together with the other searches sharing it.
 PathBuilderResult BuildPath(const std::vector<CertificatePtr>& uploads,
                             const TrustStore& trust_store,
                             const SearchLimits& limits, int max_depth,
                             PathValidator* validator,
                             VerifierCaches* caches = nullptr,
-                            const IssuerSources& issuer_sources = IssuerSources());
+                            const IssuerSources& issuer_sources = IssuerSources(),
+                            SearchBudget* budget = nullptr);
 
 }  // namespace chainverify::pki
 

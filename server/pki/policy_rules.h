@@ -27,8 +27,15 @@ class RevocationFetcher {
   // A DER OCSP response about `cert` from its responder, or why not.
   virtual absl::StatusOr<std::string> FetchOcsp(const Certificate& cert,
                                                 const Certificate& issuer) = 0;
-  // DER CRLs from `cert`'s cRLDistributionPoints (possibly empty).
-  virtual std::vector<std::string> FetchCrls(const Certificate& cert) = 0;
+  // The CRLs published for `cert`: those at its cRLDistributionPoints and
+  // the delta CRLs their freshestCRL (or the certificate's) points to, each
+  // parsed once and shared across requests while it is current.
+  struct FetchedCrls {
+    std::vector<std::shared_ptr<const CrlSet>> sets;
+    // Why a URL gave nothing usable ("http://...: response larger than ...").
+    std::vector<std::string> errors;
+  };
+  virtual FetchedCrls FetchCrls(const Certificate& cert) = 0;
   // Running totals by outcome ("hit", "miss", ...), for metrics.
   virtual std::vector<std::pair<std::string, uint64_t>> Counters() const { return {}; }
 };
@@ -36,6 +43,10 @@ class RevocationFetcher {
 struct PolicyRules {
   // CRLs pushed by the fleet (RFC 5280 6.3). Null or empty: none.
   std::shared_ptr<const CrlSet> crls;
+  // Certificates pushed next to those CRLs (PEM CERTIFICATE blocks in
+  // crl_files): candidate CRL signers and the links of their paths
+  // (crl_signer.h), never trust anchors.
+  std::shared_ptr<const std::vector<CertificatePtr>> crl_certificates;
   // Check the stapled OCSP response of the leaf when the request has one.
   bool use_stapled_ocsp = true;
   // Fetch OCSP / CRLs for certificates the sources above do not answer for.

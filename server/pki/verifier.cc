@@ -187,10 +187,23 @@ VerifyResult VerifyChainUncached(const VerifyInput& input, const VerifyPolicy& p
     ChainValidator validator(policy.validation, input.purpose, input.peer_name, input.time);
     validator.SetPolicyRules(&policy.rules, input.stapled_ocsp_response);
     validator.SetTrustStore(policy.trust_store.get());
+    // One budget for the chain's search and its CRL signers' (crl_signer.h).
+    SearchBudget budget;
+    CrlSignerContext crl_signers;
+    crl_signers.uploads = &uploads;
+    crl_signers.trust_store = policy.trust_store.get();
+    crl_signers.issuers = &policy.issuers;
+    crl_signers.limits = &policy.limits;
+    crl_signers.budget = &budget;
+    crl_signers.caches = policy.caches;
+    crl_signers.options = &policy.validation;
+    crl_signers.time = input.time;
+    crl_signers.crl_certificates = policy.rules.crl_certificates.get();
+    validator.SetCrlSigners(&crl_signers);
     PathBuilderResult built =
         BuildPath(uploads, *policy.trust_store, policy.limits,
                   policy.validation.max_chain_length, &validator, policy.caches,
-                  policy.issuers);
+                  policy.issuers, &budget);
     result.trusted = built.found_valid_path;
     result.stats = built.stats;
     result.issuer_fetches = std::move(built.issuer_fetches);

@@ -174,7 +174,8 @@ void CheckPublicKey(const Certificate& cert, int chain_index, const AlgorithmPol
 
 RevocationCheck ChainValidator::CheckRevocation(const Certificate& cert,
                                                 const Certificate& issuer, bool is_leaf,
-                                                absl::Time now) const {
+                                                absl::Time now,
+                                                CrlSignerResolver* signers) const {
   std::vector<std::string> unknown;  // Why each source could not answer.
   auto answered = [&unknown](RevocationCheck& check) {
     if (check.state != RevocationState::kUnknown) return true;
@@ -182,7 +183,7 @@ RevocationCheck ChainValidator::CheckRevocation(const Certificate& cert,
     return false;
   };
   if (rules_->crls != nullptr && !rules_->crls->empty()) {
-    RevocationCheck check = rules_->crls->Check(cert, issuer, now);
+    RevocationCheck check = rules_->crls->Check(cert, issuer, now, signers);
     if (answered(check)) return check;
   }
   if (is_leaf && rules_->use_stapled_ocsp && stapled_ocsp_ != nullptr && !stapled_ocsp_->empty()) {
@@ -200,11 +201,14 @@ RevocationCheck ChainValidator::CheckRevocation(const Certificate& cert,
     }
   }
   if (rules_->fetcher != nullptr && rules_->fetch_crls) {
-    std::vector<std::string> fetched = rules_->fetcher->FetchCrls(cert);
-    if (!fetched.empty()) {
-      RevocationCheck check = CrlSet::Parse(fetched, nullptr)->Check(cert, issuer, now);
+    RevocationFetcher::FetchedCrls fetched = rules_->fetcher->FetchCrls(cert);
+    for (const std::string& error : fetched.errors) unknown.push_back(error);
+    if (!fetched.sets.empty()) {
+      std::vector<const CrlSet*> sets;
+      for (const auto& set : fetched.sets) sets.push_back(set.get());
+      RevocationCheck check = CrlSet::CheckAll(sets, cert, issuer, now, signers);
       if (answered(check)) return check;
-    } else {
+    } else if (fetched.errors.empty()) {
       unknown.push_back("no CRL could be fetched");
     }
   }
@@ -261,6 +265,8 @@ void ChainValidator::CheckPolicyRules(const std::vector<PathElement>& path, absl
   const bool has_staple = stapled_ocsp_ != nullptr && !stapled_ocsp_->empty();
   const bool check_revocation = rules_->ChecksRevocation(has_staple);
   std::vector<std::pair<int, std::string>> unknown;  // (chain index, why)
+  std::optional<PathCrlSignerResolver> signers;
+  if (crl_signers_ != nullptr) signers.emplace(crl_signers_, path);
   for (int i = 0; i <= anchor_index; ++i) {
     const Certificate* issuer = i < anchor_index ? path[i + 1].certificate.get() : nullptr;
     if (rules_->denylist != nullptr) {
@@ -273,7 +279,8 @@ void ChainValidator::CheckPolicyRules(const std::vector<PathElement>& path, absl
     if (issuer == nullptr || !check_revocation || (rules_->revocation_leaf_only && i > 0)) {
       continue;
     }
-    RevocationCheck check = CheckRevocation(*path[i].certificate, *issuer, i == 0, now);
+    RevocationCheck check = CheckRevocation(*path[i].certificate, *issuer, i == 0, now,
+                                            signers ? &*signers : nullptr);
     switch (check.state) {
       case RevocationState::kGood:
         errors->AddRevocationNote({i, RevocationNote::State::kGood, check.source, ""});
@@ -359,7 +366,8 @@ void ChainValidator::Validate(const std::vector<PathElement>& path, CertErrors* 
     // only what the path relies on applies to it (its key, validity,
     // constraints and critical extensions, and the policy's rules).
     const bool judge_issuance = !is_anchor || options_.strict_anchor_checks;
-    if (judge_issuance) {
+    const bool crl_signer = crl_signer_anchor_ != nullptr;
+    if (judge_issuance && !(crl_signer && is_leaf)) {
       CheckCertificateProfile(
           cert, is_leaf ? CertRole::kLeaf : (is_anchor ? CertRole::kAnchor : CertRole::kIntermediate),
           options_.profile, i, errors);
@@ -410,11 +418,21 @@ void ChainValidator::Validate(const std::vector<PathElement>& path, CertErrors* 
         }
       }
       // Not RFC 5280: an EKU on a CA restricts what it may issue for.
-      if (cert.extended_key_usage() &&
+      if (!crl_signer && cert.extended_key_usage() &&
           !EkuAllows(*cert.extended_key_usage(), purpose_, /*allow_any=*/true)) {
         errors->Add(kExtendedKeyUsageDisallowed, i,
                     absl::StrCat("issuer extendedKeyUsage does not allow ",
                                  PurposeName(purpose_)));
+      }
+    } else if (crl_signer) {
+      // RFC 5280 6.3.3 (f), 4.2.1.3: the CRL signer's key may sign CRLs.
+      if (cert.key_usage() && !(*cert.key_usage() & kKeyUsageCrlSign)) {
+        errors->Add(kCrlSignerNoCrlSign, i, "the CRL signer's keyUsage lacks cRLSign");
+      }
+      if (path.back().anchor != crl_signer_anchor_) {
+        errors->Add(kCrlSignerOtherAnchor, anchor_index,
+                    "the CRL signer's path ends at another trust anchor than the "
+                    "certificate's (RFC 5280 6.3.3 (f))");
       }
     } else {
       // The end-entity certificate (RFC 5280 4.2.1.12).

@@ -26,6 +26,7 @@
 
 #include "absl/time/time.h"
 #include "server/pki/cert_errors.h"
+#include "server/pki/crl_signer.h"
 #include "server/pki/policy_rules.h"
 #include "server/pki/path_builder.h"
 #include "server/pki/validation_options.h"
@@ -50,6 +51,17 @@ class ChainValidator : public PathValidator {
   // serial) to every certificate of the path. Must outlive the validator.
   void SetTrustStore(const TrustStore* store) { trust_store_ = store; }
 
+  // Establish the paths of CRL signers other than the certificate's issuer
+  // key through `context` (crl_signer.h). Must outlive the validator.
+  void SetCrlSigners(CrlSignerContext* context) { crl_signers_ = context; }
+
+  // Validate the path of a CRL signer instead of a TLS peer's (RFC 5280
+  // 6.3.3 (f)): path[0] is the signer, which needs cRLSign when it has a
+  // keyUsage and is not judged as a TLS certificate (no purpose, name or
+  // issuance-profile checks on it, no purpose checks on its CAs), and the
+  // path must end at `anchor`. Policy rules are not applied.
+  void SetCrlSignerAnchor(const TrustAnchor* anchor) { crl_signer_anchor_ = anchor; }
+
   void Validate(const std::vector<PathElement>& path, CertErrors* errors) override;
 
  private:
@@ -60,11 +72,15 @@ class ChainValidator : public PathValidator {
   const PolicyRules* rules_ = nullptr;
   const std::string* stapled_ocsp_ = nullptr;
   const TrustStore* trust_store_ = nullptr;
+  CrlSignerContext* crl_signers_ = nullptr;
+  const TrustAnchor* crl_signer_anchor_ = nullptr;
 
   // The revocation answer for path[i] from the configured sources, in order:
   // pushed CRLs, the stapled OCSP response (leaf), fetched OCSP, fetched CRLs.
+  // `signers` (may be null) establishes CRL signers for this path.
   RevocationCheck CheckRevocation(const Certificate& cert, const Certificate& issuer,
-                                  bool is_leaf, absl::Time now) const;
+                                  bool is_leaf, absl::Time now,
+                                  CrlSignerResolver* signers) const;
   void CheckPolicyRules(const std::vector<PathElement>& path, absl::Time now,
                         CertErrors* errors) const;
 };

@@ -85,13 +85,35 @@ absl::StatusOr<pki::PinSet> CompilePinSet(const v1::PinSet& p) {
   return out;
 }
 
-// CRL files may be DER or PEM (one or more X509 CRL blocks).
-absl::Status AppendCrls(const std::string& path, std::vector<std::string>* ders) {
+// CRL files may be DER or PEM (X509 CRL blocks, and CERTIFICATE blocks for
+// CRL signers' paths, which go to `certificates`).
+absl::Status AppendCrls(const std::string& path, std::vector<std::string>* ders,
+                        std::vector<pki::CertificatePtr>* certificates) {
   absl::StatusOr<std::string> contents = pki::ReadFileToString(path);
   if (!contents.ok()) return contents.status();
   if (!absl::StrContains(*contents, "-----BEGIN")) {
     ders->push_back(*std::move(contents));
     return absl::OkStatus();
+  }
+  if (absl::StrContains(*contents, "-----BEGIN CERTIFICATE-----")) {
+    std::unique_ptr<BIO, pki::OpenSslDeleter<BIO, BIO_free_all>> certs(
+        BIO_new_mem_buf(contents->data(), static_cast<int>(contents->size())));
+    while (X509* x509 = PEM_read_bio_X509(certs.get(), nullptr, nullptr, nullptr)) {
+      unsigned char* der = nullptr;
+      const int len = i2d_X509(x509, &der);
+      X509_free(x509);
+      if (len <= 0) return absl::InvalidArgumentError(absl::StrCat(path, ": bad certificate"));
+      pki::ParseError error;
+      pki::CertificatePtr cert =
+          pki::Certificate::Parse(std::string(reinterpret_cast<char*>(der), len), &error);
+      OPENSSL_free(der);
+      if (cert == nullptr) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(path, ": certificate: ", error.diagnostic));
+      }
+      certificates->push_back(std::move(cert));
+    }
+    ERR_clear_error();
   }
   std::unique_ptr<BIO, pki::OpenSslDeleter<BIO, BIO_free_all>> bio(
       BIO_new_mem_buf(contents->data(), static_cast<int>(contents->size())));
@@ -131,17 +153,24 @@ absl::StatusOr<pki::PolicyRules> CompileRules(const v1::TrustPolicy& p,
   rules.fetch_crls = revocation.fetch_crls();
   rules.revocation_leaf_only = revocation.leaf_only();
   if (rules.fetch_ocsp || rules.fetch_crls) {
+    revocation::CrlCacheOptions crl_options;
+    if (revocation.fetch().max_crl_bytes()) {
+      crl_options.max_crl_bytes = revocation.fetch().max_crl_bytes();
+    }
     rules.fetcher = std::make_shared<revocation::HttpRevocationFetcher>(
-        CompileFetchSettings(revocation.fetch(), revocation::FetchPolicy()));
+        CompileFetchSettings(revocation.fetch(), revocation::FetchPolicy()), crl_options);
   }
   std::vector<std::string> crls;
+  auto crl_certificates = std::make_shared<std::vector<pki::CertificatePtr>>();
   for (const std::string& file : revocation.crl_files()) {
-    absl::Status status = AppendCrls(ResolvePolicyPath(base_dir, file), &crls);
+    absl::Status status =
+        AppendCrls(ResolvePolicyPath(base_dir, file), &crls, crl_certificates.get());
     if (!status.ok()) return status;
   }
+  if (!crl_certificates->empty()) rules.crl_certificates = std::move(crl_certificates);
   if (!crls.empty()) {
     std::vector<std::string> errors;
-    rules.crls = pki::CrlSet::Parse(crls, &errors);
+    rules.crls = pki::CrlSet::Parse(std::move(crls), &errors);
     if (!errors.empty()) {
       return absl::InvalidArgumentError(absl::StrCat("policy \"", p.name(), "\": ", errors[0]));
     }

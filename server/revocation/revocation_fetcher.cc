@@ -3,6 +3,10 @@
 #include <openssl/ocsp.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
+#include <set>
+
+#include "absl/strings/str_cat.h"
 #include "server/pki/crl.h"
 #include "server/pki/ocsp.h"
 
@@ -65,17 +69,104 @@ absl::StatusOr<std::string> HttpRevocationFetcher::FetchOcsp(const pki::Certific
   return last;
 }
 
-std::vector<std::pair<std::string, uint64_t>> HttpRevocationFetcher::Counters() const {
-  return fetcher_.stats().ByOutcome();
+namespace {
+
+FetchPolicy WithMaxBytes(FetchPolicy policy, size_t max_bytes) {
+  policy.max_response_bytes = max_bytes;
+  return policy;
 }
 
-std::vector<std::string> HttpRevocationFetcher::FetchCrls(const pki::Certificate& cert) {
-  std::vector<std::string> crls;
-  for (const std::string& url : pki::CrlDistributionPointUrls(cert)) {
-    absl::StatusOr<FetchResult> fetched = fetcher_.CachedGet(url, ExpiryFrom(CrlNextUpdate));
-    if (fetched.ok()) crls.push_back(fetched->body);
+}  // namespace
+
+HttpRevocationFetcher::HttpRevocationFetcher(FetchPolicy policy, CrlCacheOptions crl_options)
+    : fetcher_(policy),
+      crl_fetcher_(WithMaxBytes(policy, crl_options.max_crl_bytes)),
+      crl_options_(crl_options) {}
+
+std::vector<std::pair<std::string, uint64_t>> HttpRevocationFetcher::Counters() const {
+  std::vector<std::pair<std::string, uint64_t>> counters = fetcher_.stats().ByOutcome();
+  const std::vector<std::pair<std::string, uint64_t>> crl = crl_fetcher_.stats().ByOutcome();
+  for (size_t i = 0; i < counters.size() && i < crl.size(); ++i) {
+    counters[i].second += crl[i].second;
   }
-  return crls;
+  return counters;
+}
+
+absl::StatusOr<std::shared_ptr<const pki::CrlSet>> HttpRevocationFetcher::FetchCrl(
+    const std::string& url) {
+  const absl::Time now = absl::Now();
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = parsed_.find(url);
+    if (it != parsed_.end() && now < it->second.expires) {
+      it->second.last_used = ++clock_;
+      return it->second.set;
+    }
+  }
+  // The body cache coalesces concurrent fetches of one URL; two requests that
+  // miss here together may both parse it, and the second result is kept.
+  absl::StatusOr<FetchResult> fetched = crl_fetcher_.CachedGet(url, ExpiryFrom(CrlNextUpdate));
+  if (!fetched.ok()) {
+    return absl::Status(fetched.status().code(),
+                        absl::StrCat(url, ": ", fetched.status().message()));
+  }
+  std::vector<std::string> errors;
+  std::vector<std::string> bodies;
+  bodies.push_back(std::move(fetched->body));
+  std::shared_ptr<const pki::CrlSet> set = pki::CrlSet::Parse(std::move(bodies), &errors);
+  if (set->empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(url, ": ", errors.empty() ? "not a CRL" : errors[0]));
+  }
+  const std::optional<absl::Time> next = set->NextUpdate();
+  const absl::Time expires =
+      std::min(next.value_or(now), now + crl_options_.max_ttl);
+  absl::MutexLock lock(&mu_);
+  if (auto it = parsed_.find(url); it != parsed_.end()) {
+    parsed_bytes_ -= it->second.set->der_bytes();
+    parsed_.erase(it);
+  }
+  const size_t bytes = set->der_bytes();
+  if (expires > now && bytes <= crl_options_.max_cached_bytes) {
+    // Least recently used out until it fits.
+    while (parsed_bytes_ + bytes > crl_options_.max_cached_bytes && !parsed_.empty()) {
+      auto oldest = parsed_.begin();
+      for (auto it = parsed_.begin(); it != parsed_.end(); ++it) {
+        if (it->second.last_used < oldest->second.last_used) oldest = it;
+      }
+      parsed_bytes_ -= oldest->second.set->der_bytes();
+      parsed_.erase(oldest);
+    }
+    parsed_[url] = ParsedEntry{set, expires, ++clock_};
+    parsed_bytes_ += bytes;
+  }
+  return set;
+}
+
+pki::RevocationFetcher::FetchedCrls HttpRevocationFetcher::FetchCrls(
+    const pki::Certificate& cert) {
+  FetchedCrls out;
+  std::vector<std::string> urls = pki::CrlDistributionPointUrls(cert);
+  for (std::string& url : pki::FreshestCrlUrls(cert)) urls.push_back(std::move(url));
+  std::set<std::string> done;
+  // Complete CRLs' freshestCRL URLs are appended as they are fetched (5.2.6),
+  // one level deep: what a delta names is not followed.
+  for (size_t i = 0; i < urls.size(); ++i) {
+    if (!done.insert(urls[i]).second) continue;
+    if (done.size() > kMaxCrlUrlsPerCertificate) {
+      out.errors.push_back(absl::StrCat("more than ", kMaxCrlUrlsPerCertificate,
+                                        " CRL URLs for one certificate; the rest not fetched"));
+      break;
+    }
+    absl::StatusOr<std::shared_ptr<const pki::CrlSet>> set = FetchCrl(urls[i]);
+    if (!set.ok()) {
+      out.errors.push_back(absl::StrCat("CRL fetch failed: ", set.status().message()));
+      continue;
+    }
+    for (std::string& delta_url : (*set)->FreshestCrlUrls()) urls.push_back(std::move(delta_url));
+    out.sets.push_back(*std::move(set));
+  }
+  return out;
 }
 
 }  // namespace chainverify::revocation

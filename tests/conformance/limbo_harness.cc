@@ -33,6 +33,10 @@ ABSL_FLAG(std::string, anchor_checks, "strict",
           "strict (x509-limbo's expectation) or reliance (the service's default "
           "policy): whether trust anchors are judged by how they were issued "
           "too, or only by what the path relies on.");
+ABSL_FLAG(std::string, revocation, "soft_fail",
+          "soft_fail (x509-limbo's expectation: a certificate no CRL speaks for is "
+          "accepted) or hard_fail (a status that cannot be established rejects; for "
+          "suites that supply a CRL for every certificate). Applies to cases with CRLs.");
 ABSL_FLAG(bool, mismatches, false,
           "List every mismatched case with its context on stderr.");
 ABSL_FLAG(std::string, only, "",
@@ -70,6 +74,13 @@ int Main() {
     return 2;
   }
   options.strict_anchor_checks = anchor_checks == "strict";
+
+  const std::string revocation = absl::GetFlag(FLAGS_revocation);
+  if (revocation != "soft_fail" && revocation != "hard_fail") {
+    std::cerr << "--revocation must be soft_fail or hard_fail, not " << revocation << "\n";
+    return 2;
+  }
+  options.revocation_hard_fail = revocation == "hard_fail";
 
   const std::string input = ResolveInput(absl::GetFlag(FLAGS_input));
   if (input == "-" && isatty(STDIN_FILENO)) {

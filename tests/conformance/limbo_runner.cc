@@ -220,9 +220,10 @@ absl::StatusOr<CaseInput> ToVerifyInput(const Testcase& testcase,
       if (!der.ok()) return der.status();
       crls.push_back(*std::move(der));
     }
-    // Soft-fail: a certificate no CRL speaks for is accepted, as x509-limbo
-    // supplies CRLs only for the certificates it means to test.
-    out.policy.rules.crls = pki::CrlSet::Parse(crls, nullptr);
+    // Soft-fail by default: a certificate no CRL speaks for is accepted, as
+    // x509-limbo supplies CRLs only for the certificates it means to test.
+    out.policy.rules.crls = pki::CrlSet::Parse(std::move(crls), nullptr);
+    out.policy.rules.revocation_hard_fail = options.revocation_hard_fail;
   }
   if (testcase.has_max_chain_depth()) {
     if (testcase.max_chain_depth() < 0) {

@@ -9,7 +9,9 @@
 //   expected_peer_name(s)    -> VerifyInput::peer_name (one call per name)
 //   max_chain_depth          -> ValidationOptions::max_chain_length = depth + 2
 //   key_usage                -> checked by the harness on the verified leaf
-//   crls, signature_algorithms -> SKIPPED (not supported yet)
+//   crls                     -> PolicyRules::crls, soft-fail by default
+//                               (HarnessOptions::revocation_hard_fail)
+//   signature_algorithms     -> SKIPPED (not supported yet)
 #ifndef CHAINVERIFY_TESTS_CONFORMANCE_LIMBO_RUNNER_H_
 #define CHAINVERIFY_TESTS_CONFORMANCE_LIMBO_RUNNER_H_
 
@@ -40,6 +42,12 @@ struct HarnessOptions {
   // option for strict anchor checks that the service leaves off by default
   // (ValidationOptions::strict_anchor_checks, ARCHITECTURE.md "Trust anchors").
   bool strict_anchor_checks = true;
+  // Revocation mode for the cases that carry CRLs. x509-limbo expects
+  // soft-fail: it supplies CRLs only for the certificates it means to test,
+  // so a certificate no CRL speaks for is accepted. Hard-fail (a status that
+  // cannot be established rejects) suits suites that supply a CRL for every
+  // certificate of the path. Cases without CRLs check no revocation.
+  bool revocation_hard_fail = false;
   // The instant used for cases whose validation_time is null.
   absl::Time now = absl::Now();
 };

@@ -99,6 +99,59 @@ class RevocationPolicyTest : public ::testing::Test {
     testing::WriteTestFile(testing::TestTmpPath("forged.crl"),
           *IssueCrl(impostor, {}, now - absl::Hours(1), now + absl::Hours(24)));
 
+    // RFC 5280 6.3.3 (f): Revocation CA rolled its key over. The CRL in its
+    // name is signed with the new key; the new-with-old certificate (the new
+    // key certified by the old one) is pushed next to it.
+    TestCert new_with_old = MustIssue(IntermediateSpec("Revocation CA"), &p.inter);
+    testing::CrlSpec rollover_spec;
+    rollover_spec.this_update = now - absl::Hours(1);
+    rollover_spec.next_update = now + absl::Hours(24);
+    rollover_spec.entries = {{p.revoked.serial_hex()}};
+    const std::string rollover_crl = *IssueCrl(new_with_old, rollover_spec);
+    testing::WriteTestFile(testing::TestTmpPath("rollover.pem"),
+                           absl::StrCat(testing::DerToPem(rollover_crl, "X509 CRL"),
+                                        new_with_old.pem()));
+    testing::WriteTestFile(testing::TestTmpPath("rollover-alone.crl"), rollover_crl);
+
+    // An indirect CRL, fetched: the leaves' distribution point names
+    // "Revocation CRL Authority" as cRLIssuer; its CRL lists the revoked one
+    // under certificateIssuer = Revocation CA. The authority's certificate
+    // is in the policy's intermediate store.
+    CertSpec authority_spec = IntermediateSpec("Revocation CRL Authority");
+    authority_spec.key_usage = "critical,cRLSign";
+    p.authority = MustIssue(authority_spec, &p.root);
+    testing::WriteTestFile(testing::TestTmpPath("authority.pem"), p.authority.pem());
+    auto indirect_leaf = [&](const std::string& name) {
+      CertSpec s = LeafSpec(name, {name});
+      s.raw_extensions.push_back(
+          {"2.5.29.31", false,
+           testing::CrlDistributionPointsDer({crl_base + "authority.crl"}, &p.authority)});
+      return MustIssue(s, &p.inter);
+    };
+    p.indirect_good = indirect_leaf("indirect-good.example.com");
+    p.indirect_revoked = indirect_leaf("indirect-revoked.example.com");
+    testing::CrlSpec indirect_spec;
+    indirect_spec.this_update = now - absl::Hours(1);
+    indirect_spec.next_update = now + absl::Hours(24);
+    indirect_spec.idp.emplace().indirect = true;
+    indirect_spec.idp->uris = {crl_base + "authority.crl"};
+    testing::CrlEntrySpec entry;
+    entry.serial_hex = p.indirect_revoked.serial_hex();
+    entry.certificate_issuer = &p.inter;
+    indirect_spec.entries = {entry};
+    testing::WriteTestFile(testing::TestTmpPath("www/authority.crl"),
+                           *IssueCrl(p.authority, indirect_spec));
+
+    // A CRL whose freshestCRL names itself: fetched once, no loop.
+    CertSpec self_spec = LeafSpec("self.example.com", {"self.example.com"});
+    self_spec.crl_distribution_points = {crl_base + "self.crl"};
+    p.self_named = MustIssue(self_spec, &p.inter);
+    testing::CrlSpec self_crl;
+    self_crl.this_update = now - absl::Hours(1);
+    self_crl.next_update = now + absl::Hours(24);
+    self_crl.freshest_urls = {crl_base + "self.crl"};
+    testing::WriteTestFile(testing::TestTmpPath("www/self.crl"), *IssueCrl(p.inter, self_crl));
+
     ocsp_ = new testing::HelperProcess({"/usr/bin/openssl", "ocsp", "-index", testing::TestTmpPath("index.txt"), "-port",
                         absl::StrCat(ocsp_port), "-rsigner", testing::TestTmpPath("ca.pem"), "-rkey", testing::TestTmpPath("ca.key"),
                         "-CA", testing::TestTmpPath("ca.pem"), "-nmin", "10"},
@@ -130,6 +183,16 @@ class RevocationPolicyTest : public ::testing::Test {
               "revocation { mode: HARD_FAIL leaf_only: true crl_files: \"stale.crl\" } }\n",
               "policies { name: \"forged\" ", store,
               "revocation { mode: HARD_FAIL leaf_only: true crl_files: \"forged.crl\" } }\n",
+              "policies { name: \"rollover\" ", store,
+              "revocation { mode: HARD_FAIL leaf_only: true crl_files: \"rollover.pem\" } }\n",
+              "policies { name: \"rollover_alone\" ", store,
+              "revocation { mode: HARD_FAIL leaf_only: true crl_files: \"rollover-alone.crl\" } }\n",
+              "policies { name: \"indirect\" ", store,
+              "intermediate_stores { pem_file: \"authority.pem\" } ",
+              "revocation { mode: HARD_FAIL fetch_crls: true leaf_only: true ", fetch, " } }\n",
+              "policies { name: \"crl_cap\" ", store,
+              "revocation { mode: HARD_FAIL fetch_crls: true leaf_only: true fetch { ",
+              "allowed_hosts: \"127.0.0.1\" allow_private_addresses: true max_crl_bytes: 64 } } }\n",
               "policies { name: \"pinned\" ", store, "pin_sets { name: \"root\" scope: ANCHOR ",
               "pin_sha256: \"", root_spki, "\" } }\n",
               "policies { name: \"pinned_wrong\" ", store, "pin_sets { name: \"other\" ",
@@ -172,6 +235,7 @@ class RevocationPolicyTest : public ::testing::Test {
 
   struct Pki {
     TestCert root, inter, revoked_inter, good, revoked, unreachable, under_revoked_ca;
+    TestCert authority, indirect_good, indirect_revoked, self_named;
   };
   static Pki* pki_;
   static testing::HelperProcess* ocsp_;
@@ -248,6 +312,42 @@ TEST_F(RevocationPolicyTest, UnreachableResponderHardVersusSoftFail) {
 TEST_F(RevocationPolicyTest, StaleAndForgedPushedCrlsAreUnknown) {
   EXPECT_EQ(Verify("stale", pki_->good, pki_->inter).status(), v1::REVOCATION_UNKNOWN);
   EXPECT_EQ(Verify("forged", pki_->good, pki_->inter).status(), v1::REVOCATION_UNKNOWN);
+}
+
+TEST_F(RevocationPolicyTest, CrlSignedWithTheCasNewKeyAfterRollover) {
+  v1::VerifyResponse good = Verify("rollover", pki_->good, pki_->inter);
+  EXPECT_EQ(good.verdict(), v1::TRUSTED) << good.DebugString();
+  ASSERT_EQ(good.revocation_size(), 1);
+  EXPECT_EQ(good.revocation(0).state(), v1::RevocationResult::GOOD);
+  EXPECT_EQ(Verify("rollover", pki_->revoked, pki_->inter).status(), v1::REVOKED);
+  // Without the certificate linking the keys, the CRL is not known to be
+  // the CA's.
+  v1::VerifyResponse alone = Verify("rollover_alone", pki_->good, pki_->inter);
+  EXPECT_EQ(alone.status(), v1::REVOCATION_UNKNOWN) << alone.DebugString();
+}
+
+TEST_F(RevocationPolicyTest, FetchedIndirectCrl) {
+  v1::VerifyResponse good = Verify("indirect", pki_->indirect_good, pki_->inter);
+  EXPECT_EQ(good.verdict(), v1::TRUSTED) << good.DebugString();
+  ASSERT_EQ(good.revocation_size(), 1);
+  EXPECT_EQ(good.revocation(0).source(), "crl:CN=Revocation CRL Authority #1");
+  v1::VerifyResponse revoked = Verify("indirect", pki_->indirect_revoked, pki_->inter);
+  EXPECT_EQ(revoked.status(), v1::REVOKED) << revoked.DebugString();
+}
+
+TEST_F(RevocationPolicyTest, FetchedCrlOverTheCapIsRefusedWithTheReason) {
+  v1::VerifyResponse r = Verify("crl_cap", pki_->good, pki_->inter);
+  EXPECT_EQ(r.status(), v1::REVOCATION_UNKNOWN);
+  ASSERT_EQ(r.revocation_size(), 1);
+  EXPECT_TRUE(absl::StrContains(r.revocation(0).detail(), "larger than 64 bytes"))
+      << r.revocation(0).detail();
+}
+
+TEST_F(RevocationPolicyTest, CrlNamingItselfAsFreshestCrlIsFetchedOnce) {
+  const absl::Time start = absl::Now();
+  v1::VerifyResponse r = Verify("crl", pki_->self_named, pki_->inter);
+  EXPECT_EQ(r.verdict(), v1::TRUSTED) << r.DebugString();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
 }
 
 TEST_F(RevocationPolicyTest, PinsAndDistrust) {

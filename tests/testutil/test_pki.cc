@@ -576,6 +576,153 @@ absl::StatusOr<std::string> IssueCrl(
   return ToDer(i2d_X509_CRL, crl.get());
 }
 
+namespace {
+
+X509_EXTENSION* RawExt(const CertSpec::RawExtension& raw) {
+  Ptr<ASN1_OBJECT, ASN1_OBJECT_free> obj(OBJ_txt2obj(raw.oid.c_str(), 1));
+  Ptr<ASN1_OCTET_STRING, ASN1_OCTET_STRING_free> value(ASN1_OCTET_STRING_new());
+  ASN1_OCTET_STRING_set(value.get(),
+                        reinterpret_cast<const unsigned char*>(raw.der_value.data()),
+                        static_cast<int>(raw.der_value.size()));
+  return X509_EXTENSION_create_by_OBJ(nullptr, obj.get(), raw.critical, value.get());
+}
+
+GENERAL_NAMES* DirNameOf(const TestCert& cert) {
+  GENERAL_NAMES* names = sk_GENERAL_NAME_new_null();
+  GENERAL_NAME* name = GENERAL_NAME_new();
+  name->type = GEN_DIRNAME;
+  name->d.directoryName = X509_NAME_dup(X509_get_subject_name(cert.x509()));
+  sk_GENERAL_NAME_push(names, name);
+  return names;
+}
+
+}  // namespace
+
+namespace {
+
+Ptr<ASN1_INTEGER, ASN1_INTEGER_free> Int64(int64_t value) {
+  Ptr<ASN1_INTEGER, ASN1_INTEGER_free> out(ASN1_INTEGER_new());
+  ASN1_INTEGER_set_int64(out.get(), value);
+  return out;
+}
+
+// One DistributionPoint of fullName `uris` and, when given, cRLIssuer.
+CRL_DIST_POINTS* DistributionPoints(const std::vector<std::string>& uris,
+                                    const TestCert* crl_issuer) {
+  CRL_DIST_POINTS* points = sk_DIST_POINT_new_null();
+  DIST_POINT* dp = DIST_POINT_new();
+  if (!uris.empty()) {
+    dp->distpoint = DIST_POINT_NAME_new();
+    dp->distpoint->type = 0;
+    dp->distpoint->name.fullname = sk_GENERAL_NAME_new_null();
+    for (const std::string& uri : uris) {
+      GENERAL_NAME* name = GENERAL_NAME_new();
+      ASN1_IA5STRING* ia5 = ASN1_IA5STRING_new();
+      ASN1_STRING_set(ia5, uri.data(), static_cast<int>(uri.size()));
+      GENERAL_NAME_set0_value(name, GEN_URI, ia5);
+      sk_GENERAL_NAME_push(dp->distpoint->name.fullname, name);
+    }
+  }
+  if (crl_issuer != nullptr) dp->CRLissuer = DirNameOf(*crl_issuer);
+  sk_DIST_POINT_push(points, dp);
+  return points;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> IssueCrl(const TestCert& issuer, const CrlSpec& spec) {
+  Ptr<X509_CRL, X509_CRL_free> crl(X509_CRL_new());
+  X509_CRL_set_version(crl.get(), spec.version);
+  X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(issuer.x509()));
+  X509_CRL_set1_lastUpdate(crl.get(), ToAsn1Time(spec.this_update).get());
+  if (spec.next_update) {
+    X509_CRL_set1_nextUpdate(crl.get(), ToAsn1Time(*spec.next_update).get());
+  }
+  for (const CrlEntrySpec& e : spec.entries) {
+    X509_REVOKED* revoked = X509_REVOKED_new();
+    BIGNUM* bn = nullptr;
+    BN_hex2bn(&bn, e.serial_hex.c_str());
+    Ptr<ASN1_INTEGER, ASN1_INTEGER_free> serial(BN_to_ASN1_INTEGER(bn, nullptr));
+    BN_free(bn);
+    X509_REVOKED_set_serialNumber(revoked, serial.get());
+    X509_REVOKED_set_revocationDate(revoked, ToAsn1Time(spec.this_update).get());
+    if (e.certificate_issuer != nullptr) {
+      Ptr<GENERAL_NAMES, GENERAL_NAMES_free> names(DirNameOf(*e.certificate_issuer));
+      X509_REVOKED_add1_ext_i2d(revoked, NID_certificate_issuer, names.get(), 1, 0);
+    }
+    if (e.reason) {
+      Ptr<ASN1_ENUMERATED, ASN1_ENUMERATED_free> reason(ASN1_ENUMERATED_new());
+      ASN1_ENUMERATED_set(reason.get(), *e.reason);
+      X509_REVOKED_add1_ext_i2d(revoked, NID_crl_reason, reason.get(), 0, 0);
+    }
+    for (const CertSpec::RawExtension& raw : e.extensions) {
+      X509_EXTENSION* ext = RawExt(raw);
+      X509_REVOKED_add_ext(revoked, ext, -1);
+      X509_EXTENSION_free(ext);
+    }
+    X509_CRL_add0_revoked(crl.get(), revoked);
+  }
+  if (spec.number) {
+    X509_CRL_add1_ext_i2d(crl.get(), NID_crl_number, Int64(*spec.number).get(),
+                          spec.number_critical, X509V3_ADD_DEFAULT);
+  }
+  if (spec.delta_base) {
+    X509_CRL_add1_ext_i2d(crl.get(), NID_delta_crl, Int64(*spec.delta_base).get(),
+                          spec.delta_critical, X509V3_ADD_DEFAULT);
+  }
+  if (spec.idp) {
+    Ptr<ISSUING_DIST_POINT, ISSUING_DIST_POINT_free> idp(ISSUING_DIST_POINT_new());
+    idp->onlyuser = spec.idp->only_user ? 0xff : 0;
+    idp->onlyCA = spec.idp->only_ca ? 0xff : 0;
+    idp->onlyattr = spec.idp->only_attribute ? 0xff : 0;
+    idp->indirectCRL = spec.idp->indirect ? 0xff : 0;
+    if (!spec.idp->only_some_reasons.empty()) {
+      idp->onlysomereasons = ASN1_BIT_STRING_new();
+      for (int bit : spec.idp->only_some_reasons) {
+        ASN1_BIT_STRING_set_bit(idp->onlysomereasons, bit, 1);
+      }
+    }
+    if (!spec.idp->uris.empty()) {
+      idp->distpoint = DIST_POINT_NAME_new();
+      idp->distpoint->type = 0;
+      idp->distpoint->name.fullname = sk_GENERAL_NAME_new_null();
+      for (const std::string& uri : spec.idp->uris) {
+        GENERAL_NAME* name = GENERAL_NAME_new();
+        ASN1_IA5STRING* ia5 = ASN1_IA5STRING_new();
+        ASN1_STRING_set(ia5, uri.data(), static_cast<int>(uri.size()));
+        GENERAL_NAME_set0_value(name, GEN_URI, ia5);
+        sk_GENERAL_NAME_push(idp->distpoint->name.fullname, name);
+      }
+    }
+    X509_CRL_add1_ext_i2d(crl.get(), NID_issuing_distribution_point, idp.get(), 1,
+                          X509V3_ADD_DEFAULT);
+  }
+  if (!spec.freshest_urls.empty()) {
+    Ptr<CRL_DIST_POINTS, CRL_DIST_POINTS_free> points(DistributionPoints(spec.freshest_urls, nullptr));
+    X509_CRL_add1_ext_i2d(crl.get(), NID_freshest_crl, points.get(), 0, X509V3_ADD_DEFAULT);
+  }
+  for (const CertSpec::RawExtension& raw : spec.extensions) {
+    X509_EXTENSION* ext = RawExt(raw);
+    X509_CRL_add_ext(crl.get(), ext, -1);
+    X509_EXTENSION_free(ext);
+  }
+  const TestCert& signer = spec.signer != nullptr ? *spec.signer : issuer;
+  absl::StatusOr<const EVP_MD*> md = DigestFor(signer.key.get(), "sha256");
+  if (!md.ok()) return md.status();
+  if (X509_CRL_sign(crl.get(), signer.key.get(), *md) <= 0) return SslError("X509_CRL_sign");
+  return ToDer(i2d_X509_CRL, crl.get());
+}
+
+std::string CrlDistributionPointsDer(const std::vector<std::string>& uris,
+                                     const TestCert* crl_issuer) {
+  Ptr<CRL_DIST_POINTS, CRL_DIST_POINTS_free> points(DistributionPoints(uris, crl_issuer));
+  unsigned char* der = nullptr;
+  const int len = i2d_CRL_DIST_POINTS(points.get(), &der);
+  std::string out(reinterpret_cast<char*>(der), len > 0 ? len : 0);
+  OPENSSL_free(der);
+  return out;
+}
+
 absl::StatusOr<KeyType> KeyTypeOf(EVP_PKEY* key) {
   const int bits = EVP_PKEY_get_bits(key);
   switch (EVP_PKEY_get_base_id(key)) {

@@ -156,6 +156,56 @@ absl::StatusOr<std::string> IssueCrl(
     const TestCert& issuer, const std::vector<std::string>& revoked_serial_hex,
     absl::Time this_update, absl::Time next_update, int64_t crl_number = 1);
 
+// One revokedCertificates entry of a CrlSpec.
+struct CrlEntrySpec {
+  std::string serial_hex;
+  std::optional<int> reason;  // CRLReason; none: no reasonCode extension.
+  // certificateIssuer (RFC 5280 5.3.3, critical): this certificate's subject.
+  const TestCert* certificate_issuer = nullptr;
+  std::vector<CertSpec::RawExtension> extensions;
+};
+
+// An issuingDistributionPoint (RFC 5280 5.2.5) of a CrlSpec. (Not nested in
+// CrlSpec: clang cannot use its default member initializers for the
+// std::optional member inside the enclosing class.)
+struct CrlIdpSpec {
+  bool only_user = false;
+  bool only_ca = false;
+  bool only_attribute = false;
+  bool indirect = false;
+  std::vector<int> only_some_reasons;  // ReasonFlags bits
+  std::vector<std::string> uris;       // distributionPoint fullName
+};
+
+// Everything a CRL can say (RFC 5280 5.1-5.3), for tests of the profile,
+// scope, indirect and delta CRLs. Defaults: a v2 CRL #1, thisUpdate
+// 2025-06-14T02:13:20Z, nextUpdate a week later, no entries.
+struct CrlSpec {
+  long version = 1;  // X509_CRL_VERSION_2
+  absl::Time this_update = absl::FromUnixSeconds(1750000000 - 86400);
+  std::optional<absl::Time> next_update = absl::FromUnixSeconds(1750000000 + 6 * 86400);
+  std::optional<int64_t> number = 1;  // cRLNumber
+  bool number_critical = false;
+  std::optional<int64_t> delta_base;  // deltaCRLIndicator
+  bool delta_critical = true;
+  // issuingDistributionPoint (critical).
+  using Idp = CrlIdpSpec;
+  std::optional<Idp> idp;
+  std::vector<std::string> freshest_urls;  // freshestCRL (non-critical)
+  std::vector<CrlEntrySpec> entries;
+  std::vector<CertSpec::RawExtension> extensions;
+  const TestCert* signer = nullptr;  // Whose key signs; default the issuer.
+};
+
+// A CRL named after `issuer`'s subject, as `spec` says. Returns DER.
+absl::StatusOr<std::string> IssueCrl(const TestCert& issuer, const CrlSpec& spec);
+
+// The extnValue of a cRLDistributionPoints extension (RFC 5280 4.2.1.13) of
+// one point: fullName `uris`, and cRLIssuer `crl_issuer`'s subject when not
+// null. For CertSpec::raw_extensions with OID 2.5.29.31.
+std::string CrlDistributionPointsDer(const std::vector<std::string>& uris,
+                                     const TestCert* crl_issuer);
+
 // A stand-in for a real certificate whose private key we do not have: a copy
 // of `der` (names, serial, validity, extensions and signature algorithm kept)
 // with `key` as its subject key, self-signed by `key` with the original's

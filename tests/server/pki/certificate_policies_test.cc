@@ -25,6 +25,7 @@
 #include "gtest/gtest.h"
 #include "server/pki/cert_errors.h"
 #include "server/pki/certificate.h"
+#include "tests/testutil/test_pki.h"
 #include "server/pki/openssl_util.h"
 
 namespace chainverify::pki {
@@ -606,6 +607,44 @@ TEST(PolicyExplosionTest, LongAnyPolicyPathWithMappings) {
   EXPECT_LT(absl::Now() - start, absl::Seconds(2));
   EXPECT_EQ(result.valid_policies.size(), 20u);
 }
+
+// RFC 5280 4.2.1.4: a critical certificatePolicies must be interpretable,
+// qualifiers included; only id-qt-cps and id-qt-unotice are defined.
+class PolicyQualifierTest : public ::testing::TestWithParam<std::tuple<bool, bool>> {};
+
+TEST_P(PolicyQualifierTest, UnknownQualifierOnlyRejectedWhenCritical) {
+  const auto [critical, unknown] = GetParam();
+  // PolicyInformation { 1.2.3.4, { PolicyQualifierInfo { id, IA5String } } }.
+  const std::string cps("\x06\x08\x2b\x06\x01\x05\x05\x07\x02\x01", 10);    // id-qt-cps
+  const std::string other("\x06\x08\x2b\x06\x01\x05\x05\x07\x02\x63", 10);  // id-qt 99
+  const std::string qualifier_info =
+      std::string("\x30\x0d", 2) + (unknown ? other : cps) + std::string("\x16\x01x", 3);
+  const std::string info = std::string("\x30\x16\x06\x03\x2a\x03\x04\x30\x0f", 9) + qualifier_info;
+  const std::string der_value = std::string("\x30\x18", 2) + info;
+  testing::TestCert root = testing::MustIssue(testing::RootSpec("Root"), nullptr);
+  testing::CertSpec spec = testing::LeafSpec("leaf", {"leaf.example"});
+  spec.raw_extensions.push_back({"2.5.29.32", critical, der_value});
+  testing::TestCert leaf = testing::MustIssue(spec, &root);
+  ParseError error;
+  CertificatePtr leaf_cert = Certificate::Parse(leaf.der, &error);
+  ASSERT_NE(leaf_cert, nullptr) << error.diagnostic;
+  CertificatePtr root_cert = Certificate::Parse(root.der, &error);
+  CertErrors errors;
+  PolicyResult result;
+  const bool ok = ProcessCertificatePolicies({leaf_cert.get(), root_cert.get()}, PolicyOptions(),
+                                             &errors, &result);
+  EXPECT_EQ(ok, !(critical && unknown))
+      << (errors.errors().empty() ? "" : errors.errors().front().diagnostic);
+  if (critical && unknown) {
+    ASSERT_FALSE(errors.errors().empty());
+    EXPECT_EQ(errors.errors().front().id, &kPolicyInvalid);
+    EXPECT_NE(errors.errors().front().diagnostic.find("qualifier of unknown type"),
+              std::string::npos);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(All, PolicyQualifierTest,
+                         ::testing::Combine(::testing::Bool(), ::testing::Bool()));
 
 }  // namespace
 }  // namespace chainverify::pki

@@ -87,151 +87,14 @@ CertificatePtr Parsed(const TestCert& cert) {
 
 // --- CRL building -----------------------------------------------------------
 
-struct RawExtension {
-  std::string oid;
-  bool critical = false;
-  std::string der_value;
-};
-
-struct EntrySpec {
-  std::string serial_hex;
-  std::optional<int> reason;  // CRLReason; none: no reasonCode extension.
-  const TestCert* certificate_issuer = nullptr;  // certificateIssuer (5.3.3).
-  std::vector<RawExtension> extensions;
-};
-
-struct CrlSpec {
-  long version = X509_CRL_VERSION_2;
-  absl::Time this_update = kThisUpdate;
-  std::optional<absl::Time> next_update = kNextUpdate;
-  std::optional<int64_t> number = 1;
-  bool number_critical = false;
-  std::optional<int64_t> delta_base;  // deltaCRLIndicator
-  bool delta_critical = true;
-  struct Idp {
-    bool only_user = false;
-    bool only_ca = false;
-    bool only_attribute = false;
-    bool indirect = false;
-    std::vector<int> only_some_reasons;  // ReasonFlags bits
-    std::vector<std::string> uris;       // distributionPoint fullName
-  };
-  std::optional<Idp> idp;
-  std::vector<EntrySpec> entries;
-  std::vector<RawExtension> extensions;
-  const TestCert* signer = nullptr;  // Whose key signs; default the issuer.
-};
-
-template <typename T, void (*Free)(T*)>
-using Ptr = std::unique_ptr<T, OpenSslDeleter<T, Free>>;
-
-Ptr<ASN1_TIME, ASN1_TIME_free> Asn1Time(absl::Time t) {
-  return Ptr<ASN1_TIME, ASN1_TIME_free>(ASN1_TIME_set(nullptr, absl::ToTimeT(t)));
-}
-
-Ptr<ASN1_INTEGER, ASN1_INTEGER_free> Integer(int64_t value) {
-  Ptr<ASN1_INTEGER, ASN1_INTEGER_free> out(ASN1_INTEGER_new());
-  ASN1_INTEGER_set_int64(out.get(), value);
-  return out;
-}
-
-X509_EXTENSION* RawExt(const RawExtension& raw) {
-  Ptr<ASN1_OBJECT, ASN1_OBJECT_free> obj(OBJ_txt2obj(raw.oid.c_str(), 1));
-  Ptr<ASN1_OCTET_STRING, ASN1_OCTET_STRING_free> value(ASN1_OCTET_STRING_new());
-  ASN1_OCTET_STRING_set(value.get(),
-                        reinterpret_cast<const unsigned char*>(raw.der_value.data()),
-                        static_cast<int>(raw.der_value.size()));
-  return X509_EXTENSION_create_by_OBJ(nullptr, obj.get(), raw.critical, value.get());
-}
-
-GENERAL_NAMES* DirNameOf(const TestCert& cert) {
-  GENERAL_NAMES* names = sk_GENERAL_NAME_new_null();
-  GENERAL_NAME* name = GENERAL_NAME_new();
-  name->type = GEN_DIRNAME;
-  name->d.directoryName = X509_NAME_dup(X509_get_subject_name(cert.x509()));
-  sk_GENERAL_NAME_push(names, name);
-  return names;
-}
+using EntrySpec = ::chainverify::testing::CrlEntrySpec;
+using CrlSpec = ::chainverify::testing::CrlSpec;
+using RawExtension = CertSpec::RawExtension;
 
 std::string BuildCrl(const TestCert& issuer, const CrlSpec& spec) {
-  Ptr<X509_CRL, X509_CRL_free> crl(X509_CRL_new());
-  X509_CRL_set_version(crl.get(), spec.version);
-  X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(issuer.x509()));
-  X509_CRL_set1_lastUpdate(crl.get(), Asn1Time(spec.this_update).get());
-  if (spec.next_update) {
-    X509_CRL_set1_nextUpdate(crl.get(), Asn1Time(*spec.next_update).get());
-  }
-  for (const EntrySpec& e : spec.entries) {
-    X509_REVOKED* revoked = X509_REVOKED_new();
-    BIGNUM* bn = nullptr;
-    BN_hex2bn(&bn, e.serial_hex.c_str());
-    Ptr<ASN1_INTEGER, ASN1_INTEGER_free> serial(BN_to_ASN1_INTEGER(bn, nullptr));
-    BN_free(bn);
-    X509_REVOKED_set_serialNumber(revoked, serial.get());
-    X509_REVOKED_set_revocationDate(revoked, Asn1Time(spec.this_update).get());
-    if (e.certificate_issuer != nullptr) {
-      Ptr<GENERAL_NAMES, GENERAL_NAMES_free> names(DirNameOf(*e.certificate_issuer));
-      X509_REVOKED_add1_ext_i2d(revoked, NID_certificate_issuer, names.get(), 1, 0);
-    }
-    if (e.reason) {
-      Ptr<ASN1_ENUMERATED, ASN1_ENUMERATED_free> reason(ASN1_ENUMERATED_new());
-      ASN1_ENUMERATED_set(reason.get(), *e.reason);
-      X509_REVOKED_add1_ext_i2d(revoked, NID_crl_reason, reason.get(), 0, 0);
-    }
-    for (const RawExtension& raw : e.extensions) {
-      X509_EXTENSION* ext = RawExt(raw);
-      X509_REVOKED_add_ext(revoked, ext, -1);
-      X509_EXTENSION_free(ext);
-    }
-    X509_CRL_add0_revoked(crl.get(), revoked);
-  }
-  if (spec.number) {
-    X509_CRL_add1_ext_i2d(crl.get(), NID_crl_number, Integer(*spec.number).get(),
-                          spec.number_critical, X509V3_ADD_DEFAULT);
-  }
-  if (spec.delta_base) {
-    X509_CRL_add1_ext_i2d(crl.get(), NID_delta_crl, Integer(*spec.delta_base).get(),
-                          spec.delta_critical, X509V3_ADD_DEFAULT);
-  }
-  if (spec.idp) {
-    Ptr<ISSUING_DIST_POINT, ISSUING_DIST_POINT_free> idp(ISSUING_DIST_POINT_new());
-    idp->onlyuser = spec.idp->only_user ? 0xff : 0;
-    idp->onlyCA = spec.idp->only_ca ? 0xff : 0;
-    idp->onlyattr = spec.idp->only_attribute ? 0xff : 0;
-    idp->indirectCRL = spec.idp->indirect ? 0xff : 0;
-    if (!spec.idp->only_some_reasons.empty()) {
-      idp->onlysomereasons = ASN1_BIT_STRING_new();
-      for (int bit : spec.idp->only_some_reasons) {
-        ASN1_BIT_STRING_set_bit(idp->onlysomereasons, bit, 1);
-      }
-    }
-    if (!spec.idp->uris.empty()) {
-      idp->distpoint = DIST_POINT_NAME_new();
-      idp->distpoint->type = 0;
-      idp->distpoint->name.fullname = sk_GENERAL_NAME_new_null();
-      for (const std::string& uri : spec.idp->uris) {
-        GENERAL_NAME* name = GENERAL_NAME_new();
-        ASN1_IA5STRING* ia5 = ASN1_IA5STRING_new();
-        ASN1_STRING_set(ia5, uri.data(), static_cast<int>(uri.size()));
-        GENERAL_NAME_set0_value(name, GEN_URI, ia5);
-        sk_GENERAL_NAME_push(idp->distpoint->name.fullname, name);
-      }
-    }
-    X509_CRL_add1_ext_i2d(crl.get(), NID_issuing_distribution_point, idp.get(), 1,
-                          X509V3_ADD_DEFAULT);
-  }
-  for (const RawExtension& raw : spec.extensions) {
-    X509_EXTENSION* ext = RawExt(raw);
-    X509_CRL_add_ext(crl.get(), ext, -1);
-    X509_EXTENSION_free(ext);
-  }
-  const TestCert& signer = spec.signer != nullptr ? *spec.signer : issuer;
-  EXPECT_GT(X509_CRL_sign(crl.get(), signer.key.get(), EVP_sha256()), 0);
-  unsigned char* der = nullptr;
-  const int len = i2d_X509_CRL(crl.get(), &der);
-  std::string out(reinterpret_cast<char*>(der), len > 0 ? len : 0);
-  OPENSSL_free(der);
-  return out;
+  absl::StatusOr<std::string> crl = IssueCrl(issuer, spec);
+  EXPECT_TRUE(crl.ok()) << crl.status();
+  return crl.ok() ? *crl : "";
 }
 
 std::string Crl(const TestCert& issuer, const std::function<void(CrlSpec&)>& edit = {}) {
@@ -605,7 +468,8 @@ std::vector<Case> Cases() {
          })};
        },
        S::kUnknown, -1, "only delta CRLs"},
-      {"DeltaAloneListedIsRevoked", Subject::kLeaf,
+      // 5.2.4: a delta without its base is not a source, even for a revocation.
+      {"DeltaAloneListedIsNotASource", Subject::kLeaf,
        [](const Pki& p) {
          return std::vector<std::string>{Crl(p.ca, [](CrlSpec& s) {
            s.number = 11;
@@ -613,7 +477,7 @@ std::vector<Case> Cases() {
            s.entries = {Revoke(kLeafSerial, kCrlReasonKeyCompromise)};
          })};
        },
-       S::kRevoked, kCrlReasonKeyCompromise},
+       S::kUnknown, -1, "only delta CRLs"},
       {"FreshDeltaMakesStaleCompleteCurrent", Subject::kLeaf,
        [](const Pki& p) {
          return std::vector<std::string>{
@@ -634,6 +498,56 @@ std::vector<Case> Cases() {
              })};
        },
        S::kUnknown, -1, "expired at"},
+      // A delta based on a delta: deltas apply to complete CRLs only.
+      {"DeltaChainDoesNotApply", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{Simple(p.ca, {}, kThisUpdate, kNextUpdate, 10),
+                                         Crl(p.ca, [](CrlSpec& s) {
+                                           s.number = 11;
+                                           s.delta_base = 10;
+                                         }),
+                                         Crl(p.ca, [](CrlSpec& s) {
+                                           s.number = 12;
+                                           s.delta_base = 11;
+                                           s.entries = {Revoke(kLeafSerial, kCrlReasonKeyCompromise)};
+                                         })};
+       },
+       S::kGood, -1, "", "crl:CN=CA #10"},
+      {"OutOfDateDeltaDoesNotMakeCompleteCurrent", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{
+             Simple(p.ca, {}, kNow - absl::Hours(48), kNow - absl::Hours(2), 10),
+             Crl(p.ca, [](CrlSpec& s) {
+               s.number = 11;
+               s.delta_base = 10;
+               s.this_update = kNow - absl::Hours(3);
+               s.next_update = kNow - absl::Hours(1);
+             })};
+       },
+       S::kUnknown, -1, "expired at"},
+      {"OutOfDateDeltaStillRevokes", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{Simple(p.ca, {}, kThisUpdate, kNextUpdate, 10),
+                                         Crl(p.ca, [](CrlSpec& s) {
+                                           s.number = 11;
+                                           s.delta_base = 10;
+                                           s.next_update = kNow - absl::Hours(1);
+                                           s.entries = {Revoke(kLeafSerial, kCrlReasonKeyCompromise)};
+                                         })};
+       },
+       S::kRevoked, kCrlReasonKeyCompromise, "stale, but revocation is final"},
+      // A delta of another scope (IDP) does not apply to the complete CRL.
+      {"DeltaOfAnotherScopeDoesNotApply", Subject::kLeaf,
+       [](const Pki& p) {
+         return std::vector<std::string>{Simple(p.ca, {}, kThisUpdate, kNextUpdate, 10),
+                                         Crl(p.ca, [](CrlSpec& s) {
+                                           s.number = 11;
+                                           s.delta_base = 10;
+                                           s.idp.emplace().only_user = true;
+                                           s.entries = {Revoke(kLeafSerial, kCrlReasonKeyCompromise)};
+                                         })};
+       },
+       S::kGood, -1, "", "crl:CN=CA #10"},
       {"DeltaIndicatorNotCriticalIsInvalid", Subject::kLeaf,
        [](const Pki& p) {
          return std::vector<std::string>{Simple(p.ca, {}, kThisUpdate, kNextUpdate, 10),
@@ -806,6 +720,62 @@ TEST(CrlSetTest, SharedAcrossChecks) {
             RevocationState::kGood);
   // No CRL from Root for CA.
   EXPECT_EQ(set->Check(*ca, *Parsed(pki.root), kNow).state, RevocationState::kUnknown);
+}
+
+// The entry index (crl.h "Size"): entries in no particular order, serials of
+// every length and with the high bit set (a leading zero octet in DER), found
+// by binary search whatever their order in the CRL.
+TEST(CrlSetTest, IndexFindsEntriesInAnyOrder) {
+  const Pki& pki = TestPki();
+  CrlSpec spec;
+  std::vector<std::string> serials;
+  for (int i = 0; i < 300; ++i) {
+    // 1 to 20 octets, some with the high bit set, in scrambled order.
+    const int len = 1 + (i * 7) % 20;
+    std::string hex;
+    for (int k = 0; k < len; ++k) {
+      static constexpr char kDigits[] = "0123456789ABCDEF";
+      const int byte = (i * 37 + k * 11 + (k == 0 ? 0x80 * (i % 2) : 0)) & 0xff;
+      hex.push_back(kDigits[byte >> 4]);
+      hex.push_back(kDigits[byte & 15]);
+    }
+    serials.push_back(hex);
+    spec.entries.push_back(Revoke(hex));
+  }
+  spec.entries.push_back(Revoke(kLeafSerial, kCrlReasonKeyCompromise));
+  std::shared_ptr<const CrlSet> set = CrlSet::Parse({BuildCrl(pki.ca, spec)}, nullptr);
+  ASSERT_EQ(set->size(), 1u);
+  EXPECT_EQ(set->entry_count(), 301u);
+  RevocationCheck check = set->Check(*Parsed(pki.leaf), *Parsed(pki.ca), kNow);
+  EXPECT_EQ(check.state, RevocationState::kRevoked) << check.diagnostic;
+  EXPECT_EQ(check.reason, kCrlReasonKeyCompromise);
+  // A few of the others, as certificates of the CA.
+  for (size_t i : {size_t{0}, size_t{1}, size_t{150}, size_t{299}}) {
+    CertSpec leaf_spec = WithSerial(LeafSpec("x", {"x.example"}), serials[i]);
+    TestCert listed = MustIssue(leaf_spec, &pki.ca);
+    EXPECT_EQ(set->Check(*Parsed(listed), *Parsed(pki.ca), kNow).state,
+              RevocationState::kRevoked)
+        << serials[i];
+  }
+  // Not listed: a serial sharing a listed one's first 8 octets.
+  CertSpec near_spec = WithSerial(LeafSpec("y", {"y.example"}), serials[13] + "01");
+  EXPECT_EQ(set->Check(*Parsed(MustIssue(near_spec, &pki.ca)), *Parsed(pki.ca), kNow).state,
+            RevocationState::kGood);
+}
+
+TEST(CrlSetTest, MalformedEntryIsALoadError) {
+  const Pki& pki = TestPki();
+  std::string crl = Simple(pki.ca, {"0BCDEF"});
+  // The entry's INTEGER tag becomes an OCTET STRING: the structure is wrong,
+  // while the outer lengths still hold.
+  const size_t at = crl.find(std::string("\x02\x03\x0b\xcd\xef", 5));
+  ASSERT_NE(at, std::string::npos);
+  crl[at] = 0x04;
+  std::vector<std::string> errors;
+  std::shared_ptr<const CrlSet> set = CrlSet::Parse({crl}, &errors);
+  EXPECT_TRUE(set->empty());
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].find("revokedCertificates entry"), std::string::npos) << errors[0];
 }
 
 TEST(CrlReasonNameTest, Names) {
