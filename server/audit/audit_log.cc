@@ -385,13 +385,34 @@ void AuditLog::AppendAsync(v1::AuditRecord record, AppendCallback done) {
   }
   {
     absl::MutexLock lock(&queue_mu_);
-    if (!stopping_) {
+    if (stopping_) {
+      pending->status = absl::UnavailableError("audit log is closing");
+    } else if (options_.durability == AuditDurability::kGroupCommit && queue_.empty() &&
+               writing_ == 0) {
+      // Nothing to batch with and no write in progress: this thread writes
+      // and syncs its record itself, sparing a lone caller two thread
+      // hand-overs (to the writer and back). Records that arrive meanwhile
+      // queue for the writer thread, which writes them after this one.
+      ++writing_;
+    } else {
       if (queue_.empty()) oldest_queued_ = absl::Now();
       queue_.push_back(std::move(pending));
       return;
     }
   }
-  pending->status = absl::UnavailableError("audit log is closing");
+  if (pending->status.ok()) {
+    Batch batch;
+    batch.push_back(std::move(pending));
+    {
+      absl::MutexLock lock(&mu_);
+      WriteBatch(batch);
+    }
+    {
+      absl::MutexLock lock(&queue_mu_);
+      --writing_;
+    }
+    pending = std::move(batch[0]);
+  }
   Complete(std::move(pending));
 }
 
@@ -433,10 +454,15 @@ void AuditLog::WriterLoop() {
         }
         batch.swap(queue_);
       }
+      ++writing_;
     }
     {
       absl::MutexLock lock(&mu_);
       WriteBatch(batch);
+    }
+    {
+      absl::MutexLock lock(&queue_mu_);
+      --writing_;
     }
     // The callbacks finish RPCs (socket writes). Under load the completion
     // thread runs them while this one writes the next batch; when nothing

@@ -127,9 +127,12 @@ class AuditLog {
   // would have returned, after the record is as durable as `durability` says.
   // The record is rendered to JSON on the caller's thread; the writer thread
   // only chains, writes and syncs. Under kFsync and kGroupCommit `done` runs
-  // on the completion thread after the fsync covering the record, in record
-  // order, while the writer goes on with the next batch (on the writer thread
-  // itself when nothing else is queued); under kNone (or when
+  // after the fsync covering the record: on the completion thread, the
+  // records of a batch in order, while the writer goes on with the next batch
+  // (on the writer thread itself when nothing else is queued). Under
+  // kGroupCommit a record that finds nothing queued and no write in progress
+  // is written, synced and called back on the caller's thread (a lone caller
+  // then pays no thread hand-over). Under kNone (or when
   // the log is closing) on the caller's thread before AppendAsync returns.
   // `done` must not block (it holds up the callbacks behind it) and must not
   // call Append().
@@ -217,6 +220,9 @@ class AuditLog {
   std::vector<std::unique_ptr<Pending>> queue_ ABSL_GUARDED_BY(queue_mu_);
   absl::Time oldest_queued_ ABSL_GUARDED_BY(queue_mu_);
   bool stopping_ ABSL_GUARDED_BY(queue_mu_) = false;
+  // Batches being written (by the writer thread, or by a caller writing its
+  // lone record itself): a caller leads only when this is 0.
+  int writing_ ABSL_GUARDED_BY(queue_mu_) = 0;
   std::thread writer_;
 
   // Written batches whose callbacks have not run yet.
