@@ -94,8 +94,9 @@ ABSL_FLAG(chainverify::audit::AuditDurability, audit_durability,
           "When a decision's record is on disk: 'group_commit' (a writer thread "
           "fsyncs batches of records; each decision is returned only after the fsync "
           "covering its record), 'fsync' (one write and fsync per record, in turn), or "
-          "'none' (no fsync: a machine crash can lose returned decisions). No mode "
-          "makes an RPC thread wait for the disk.");
+          "'none' (no fsync: a machine crash can lose returned decisions). Under "
+          "load no RPC thread waits for the disk; a lone record is written by its "
+          "own RPC thread.");
 ABSL_FLAG(absl::Duration, audit_group_commit_delay, absl::ZeroDuration(),
           "group_commit: how long a record may wait for others to join its batch. 0: "
           "none; a batch is what queued during the previous fsync, so a lone record "
