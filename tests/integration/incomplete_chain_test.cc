@@ -130,7 +130,8 @@ class IncompleteChainTest : public ::testing::Test {
     p.leaf_self = MustIssue(LeafWithAia("self.example.com", base + "self.der"), &p.ica);
     Serve("self.der", p.leaf_self.der);
     p.leaf_garbage = MustIssue(LeafWithAia("garbage.example.com", base + "garbage.der"), &p.ica);
-    Serve("garbage.der", std::string("\x30\x82\x01\x00 not a certificate", 24));
+    static constexpr char kGarbage[] = "\x30\x82\x01\x00 not a certificate";
+  Serve("garbage.der", std::string(kGarbage, sizeof(kGarbage) - 1));  // keeps the NUL byte
     // Same name as the issuer, another key: it does not verify the leaf.
     p.leaf_wrong = MustIssue(LeafWithAia("wrong.example.com", base + "wrong.der"), &p.ica);
     Serve("wrong.der", MustIssue(IntermediateSpec("AIA Issuing CA"), &p.root).der);
