@@ -22,6 +22,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
@@ -382,11 +383,19 @@ std::string UsageText() {
       "file,\n"
       "TLS connect or handshake failure, RPC failure).\n"
       "\n",
-      TrustUsageText());
+      AuditUsageText(), "\n", TrustUsageText());
   return text;
 }
 
 int Main(int argc, char** argv) {
+  // --help lists every subcommand's flags, not only this file's (absl's
+  // default): the audit and trust flags live beside their subcommands.
+  absl::FlagsUsageConfig usage_config;
+  usage_config.contains_help_flags = [](absl::string_view file) {
+    return absl::StartsWith(file, "client/");
+  };
+  usage_config.contains_helpshort_flags = usage_config.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage_config);
   absl::SetProgramUsageMessage(
       absl::StrCat("client of the chainverify service.\n\n", UsageText()));
   if (absl::Status status = CheckFlags(argc, argv); !status.ok()) {

@@ -90,6 +90,17 @@ expect_stdout() {
   fi
 }
 
+# --help documents every subcommand and every subcommand's flags.
+"$cli" --help >"$tmp/help" 2>&1
+for want in "audit verify [--allow_missing_start]" "audit query FILE|DIR..." \
+  "trust diff OLD NEW" "--allow_missing_start (" "--fetched (" "--expiring_within (" \
+  "--tls_ca ("; do
+  if ! grep -qF -- "$want" "$tmp/help"; then
+    echo "FAIL: chainverify --help does not mention: $want"
+    failures=$((failures + 1))
+  fi
+done
+
 # Newest file first on the command line: sorted by first sequence.
 expect_stdout 0 "audit chain intact: 3 record(s) in 2 file(s), sequences 1 to 3" \
   audit verify --require_genesis "$tmp/audit.log" "$tmp/audit.log.20240101T000000Z.1"
