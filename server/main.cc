@@ -37,6 +37,7 @@
 #include "server/logging/log.h"
 #include "server/pki/caches.h"
 #include "server/pki/openssl_util.h"
+#include "server/pki/public_suffix_list.h"
 #include "server/policy/policy_holder.h"
 #include "server/policy/policy_store.h"
 #include "server/service/bench_echo_service.h"
@@ -449,6 +450,9 @@ int main(int argc, char** argv) {
   for (const std::string& warning : (*policies)->Current()->warnings()) {
     std::cerr << "chainverifyd: policy warning: " << warning << "\n";
   }
+  // The public suffix list (Web PKI leaf name checks) loads once, on first
+  // use: here, so that the first request does not pay for it (a few ms).
+  chainverify::pki::PublicSuffixList::Default();
   const absl::Duration watch_interval = absl::GetFlag(FLAGS_policy_watch_interval);
   if (!policy_file.empty() && watch_interval > absl::ZeroDuration()) {
     absl::Status watching = (*policies)->StartWatching(watch_interval);
