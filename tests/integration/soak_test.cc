@@ -7,8 +7,8 @@
 //   CHAINVERIFY_SOAK_SECONDS  run time (default 90)
 //   CHAINVERIFY_SOAK_RPS      requests per second (default 100)
 //
-//   bazel test //tests/integration:soak_test --test_env=CHAINVERIFY_SOAK_SECONDS=600 \
-//       --test_timeout=900 --test_output=all
+// Ten minutes (add --test_output=all for the figures):
+//   bazel test //tests/integration:soak_test --test_env=CHAINVERIFY_SOAK_SECONDS=600 --test_timeout=900
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
