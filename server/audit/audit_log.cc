@@ -374,13 +374,7 @@ void AuditLog::AppendAsync(v1::AuditRecord record, AppendCallback done) {
   pending->done = std::move(done);
   if (options_.durability == AuditDurability::kNone) {
     // No fsync to wait for: write() only copies into the page cache.
-    Batch batch;
-    batch.push_back(std::move(pending));
-    {
-      absl::MutexLock lock(&mu_);
-      WriteBatch(batch);
-    }
-    Complete(std::move(batch[0]));
+    Complete(WriteOne(std::move(pending)));
     return;
   }
   {
@@ -401,19 +395,19 @@ void AuditLog::AppendAsync(v1::AuditRecord record, AppendCallback done) {
     }
   }
   if (pending->status.ok()) {
-    Batch batch;
-    batch.push_back(std::move(pending));
-    {
-      absl::MutexLock lock(&mu_);
-      WriteBatch(batch);
-    }
-    {
-      absl::MutexLock lock(&queue_mu_);
-      --writing_;
-    }
-    pending = std::move(batch[0]);
+    pending = WriteOne(std::move(pending));
+    absl::MutexLock lock(&queue_mu_);
+    --writing_;
   }
   Complete(std::move(pending));
+}
+
+std::unique_ptr<AuditLog::Pending> AuditLog::WriteOne(std::unique_ptr<Pending> pending) {
+  Batch batch;
+  batch.push_back(std::move(pending));
+  absl::MutexLock lock(&mu_);
+  WriteBatch(batch);
+  return std::move(batch[0]);
 }
 
 void AuditLog::Complete(std::unique_ptr<Pending> pending) {
@@ -460,10 +454,6 @@ void AuditLog::WriterLoop() {
       absl::MutexLock lock(&mu_);
       WriteBatch(batch);
     }
-    {
-      absl::MutexLock lock(&queue_mu_);
-      --writing_;
-    }
     // The callbacks finish RPCs (socket writes). Under load the completion
     // thread runs them while this one writes the next batch; when nothing
     // else is waiting to be written or called back, this thread runs them at
@@ -471,6 +461,7 @@ void AuditLog::WriterLoop() {
     bool idle;
     {
       absl::MutexLock lock(&queue_mu_);
+      --writing_;
       idle = queue_.empty();
     }
     {

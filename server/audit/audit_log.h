@@ -174,6 +174,9 @@ class AuditLog {
   }
   // Chains, writes and syncs `batch` in order, setting each one's status.
   void WriteBatch(const Batch& batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // WriteBatch of `pending` alone, on the caller's thread; returns it with its
+  // status set.
+  std::unique_ptr<Pending> WriteOne(std::unique_ptr<Pending> pending) ABSL_LOCKS_EXCLUDED(mu_);
   // Appends `chunk` (whole lines) to the current file and makes it durable;
   // on failure cuts the file back to file_size_.
   absl::Status WriteChunk(const std::string& chunk) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -1,8 +1,8 @@
 #include "server/pki/crl.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
-#include <algorithm>
 #include <optional>
 #include <set>
 #include <string>
