@@ -462,6 +462,16 @@ CertSpec LeafSpec(std::string cn, std::vector<std::string> dns_names) {
   return spec;
 }
 
+CertSpec WithSerial(CertSpec spec, std::string serial_hex) {
+  spec.serial_hex = std::move(serial_hex);
+  return spec;
+}
+
+CertSpec WithKeyUsage(CertSpec spec, std::string key_usage) {
+  spec.key_usage = std::move(key_usage);
+  return spec;
+}
+
 std::string TestCert::pem() const { return DerToPem(der); }
 
 std::string TestCert::serial_hex() const {

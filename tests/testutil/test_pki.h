@@ -125,6 +125,11 @@ CertSpec IntermediateSpec(std::string cn);
 // digitalSignature.
 CertSpec LeafSpec(std::string cn, std::vector<std::string> dns_names);
 
+// `spec` with another serial number (hex) or keyUsage (OpenSSL's syntax, e.g.
+// "critical,cRLSign"; "" for none).
+CertSpec WithSerial(CertSpec spec, std::string serial_hex);
+CertSpec WithKeyUsage(CertSpec spec, std::string key_usage);
+
 struct TestCert {
   std::string der;
   TestKey key;  // This certificate's own key pair.

@@ -13,6 +13,7 @@
 #include "server/pki/crl.h"
 #include "server/pki/hostname_match.h"
 #include "server/pki/verifier.h"
+#include "tests/testutil/parsed_certificate.h"
 #include "tests/testutil/test_pki.h"
 
 namespace chainverify::pki {
@@ -26,20 +27,17 @@ using ::chainverify::testing::IntermediateSpec;
 using ::chainverify::testing::IssueCrl;
 using ::chainverify::testing::LeafSpec;
 using ::chainverify::testing::MustIssue;
+using ::chainverify::testing::Parsed;
 using ::chainverify::testing::RootSpec;
 using ::chainverify::testing::TestCert;
 using ::chainverify::testing::TestKey;
+using ::chainverify::testing::WithKeyUsage;
 
 const absl::Time kNow = absl::FromUnixSeconds(1750000000);
 
 CertSpec Leaf(const std::string& name, const std::string& serial) {
   CertSpec spec = LeafSpec(name, {name});
   spec.serial_hex = serial;
-  return spec;
-}
-
-CertSpec WithKeyUsage(CertSpec spec, std::string key_usage) {
-  spec.key_usage = std::move(key_usage);
   return spec;
 }
 
@@ -89,13 +87,6 @@ struct Pki {
 const Pki& TestPki() {
   static const Pki* pki = new Pki();
   return *pki;
-}
-
-CertificatePtr Parsed(const TestCert& cert) {
-  ParseError error;
-  CertificatePtr parsed = Certificate::Parse(cert.der, &error);
-  EXPECT_NE(parsed, nullptr) << error.diagnostic;
-  return parsed;
 }
 
 std::string Crl(const TestCert& issuer, std::vector<std::string> revoked,

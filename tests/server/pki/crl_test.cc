@@ -19,6 +19,7 @@
 
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "tests/testutil/parsed_certificate.h"
 #include "tests/testutil/test_pki.h"
 
 namespace chainverify::pki {
@@ -29,8 +30,11 @@ using ::chainverify::testing::IntermediateSpec;
 using ::chainverify::testing::IssueCrl;
 using ::chainverify::testing::LeafSpec;
 using ::chainverify::testing::MustIssue;
+using ::chainverify::testing::Parsed;
 using ::chainverify::testing::RootSpec;
 using ::chainverify::testing::TestCert;
+using ::chainverify::testing::WithKeyUsage;
+using ::chainverify::testing::WithSerial;
 
 const absl::Time kNow = absl::FromUnixSeconds(1750000000);  // 2025-06-15
 const absl::Time kThisUpdate = kNow - absl::Hours(24);
@@ -38,16 +42,6 @@ const absl::Time kNextUpdate = kNow + absl::Hours(24 * 7);
 constexpr char kLeafSerial[] = "1001";
 constexpr char kSubCaSerial[] = "2002";
 constexpr char kCdpUri[] = "http://crl.example/ca.crl";
-
-CertSpec WithSerial(CertSpec spec, std::string serial_hex) {
-  spec.serial_hex = std::move(serial_hex);
-  return spec;
-}
-
-CertSpec WithKeyUsage(CertSpec spec, std::string key_usage) {
-  spec.key_usage = std::move(key_usage);
-  return spec;
-}
 
 CertSpec WithCdp(CertSpec spec, std::string uri) {
   spec.crl_distribution_points.push_back(std::move(uri));
@@ -76,13 +70,6 @@ struct Pki {
 const Pki& TestPki() {
   static const Pki* pki = new Pki();
   return *pki;
-}
-
-CertificatePtr Parsed(const TestCert& cert) {
-  ParseError error;
-  CertificatePtr parsed = Certificate::Parse(cert.der, &error);
-  EXPECT_NE(parsed, nullptr) << error.diagnostic;
-  return parsed;
 }
 
 // --- CRL building -----------------------------------------------------------

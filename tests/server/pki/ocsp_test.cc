@@ -21,6 +21,7 @@
 #include "gtest/gtest.h"
 #include "server/pki/certificate.h"
 #include "server/pki/crl.h"
+#include "tests/testutil/parsed_certificate.h"
 #include "tests/testutil/test_pki.h"
 
 namespace chainverify::pki {
@@ -30,8 +31,10 @@ using ::chainverify::testing::CertSpec;
 using ::chainverify::testing::IntermediateSpec;
 using ::chainverify::testing::LeafSpec;
 using ::chainverify::testing::MustIssue;
+using ::chainverify::testing::Parsed;
 using ::chainverify::testing::RootSpec;
 using ::chainverify::testing::TestCert;
+using ::chainverify::testing::WithSerial;
 
 const absl::Time kNow = absl::FromUnixSeconds(1750000000);  // 2025-06-15
 const absl::Time kThisUpdate = kNow - absl::Hours(1);
@@ -43,11 +46,6 @@ constexpr char kOcspNoCheckOid[] = "1.3.6.1.5.5.7.48.1.5";
 
 template <typename T, void (*Free)(T*)>
 using Ptr = std::unique_ptr<T, OpenSslDeleter<T, Free>>;
-
-CertSpec WithSerial(CertSpec spec, std::string serial_hex) {
-  spec.serial_hex = std::move(serial_hex);
-  return spec;
-}
 
 // A delegated responder spec: an end entity with the given EKU.
 CertSpec ResponderSpec(std::string cn,
@@ -103,13 +101,6 @@ struct Pki {
 const Pki& TestPki() {
   static const Pki* pki = new Pki();
   return *pki;
-}
-
-CertificatePtr Parsed(const TestCert& cert) {
-  ParseError error;
-  CertificatePtr parsed = Certificate::Parse(cert.der, &error);
-  EXPECT_NE(parsed, nullptr) << error.diagnostic;
-  return parsed;
 }
 
 // --- Response building ------------------------------------------------------
