@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "google/protobuf/util/json_util.h"
 #include "server/pki/openssl_util.h"
@@ -171,8 +172,21 @@ void AppendTimestampField(const char* name, const google::protobuf::Timestamp& t
                           std::string* out) {
   AppendName(name, out);
   out->push_back('"');
-  out->append(absl::FormatTime("%Y-%m-%dT%H:%M:%S", absl::FromUnixSeconds(ts.seconds()),
-                               absl::UTCTimeZone()));
+  const absl::CivilSecond civil =
+      absl::ToCivilSecond(absl::FromUnixSeconds(ts.seconds()), absl::UTCTimeZone());
+  if (civil.year() >= 1 && civil.year() <= 9999) {
+    // Timestamp's range, four-digit years as protobuf prints them (0999, not
+    // absl::FormatTime's 999). By hand also because absl::FormatTime was most
+    // of the 1.4% of a warm call's server CPU that this field took.
+    char text[20];
+    std::snprintf(text, sizeof(text), "%04d-%02d-%02dT%02d:%02d:%02d",
+                  static_cast<int>(civil.year()), civil.month(), civil.day(), civil.hour(),
+                  civil.minute(), civil.second());
+    out->append(text);
+  } else {
+    out->append(absl::FormatTime("%Y-%m-%dT%H:%M:%S", absl::FromUnixSeconds(ts.seconds()),
+                                 absl::UTCTimeZone()));
+  }
   const int32_t nanos = ts.nanos();
   if (nanos != 0) {
     char digits[16];

@@ -3,6 +3,7 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
@@ -69,9 +70,28 @@ v1::AuditRecord MakeAuditRecord(const v1::VerifyRequest& request,
 }  // namespace
 
 std::string NewDecisionId() {
-  unsigned char bytes[16];
-  RAND_bytes(bytes, sizeof(bytes));
-  return pki::HexEncode(absl::string_view(reinterpret_cast<char*>(bytes), sizeof(bytes)));
+  // RAND_bytes takes the DRBG's lock and walks OpenSSL's provider layer on
+  // every call (4% of a warm call's server CPU in //bench:service), so each
+  // thread draws 64 ids' worth at a time and hands them out in order.
+  constexpr size_t kIdBytes = 16;
+  constexpr size_t kPoolBytes = 64 * kIdBytes;
+  thread_local unsigned char pool[kPoolBytes];
+  thread_local size_t used = kPoolBytes;
+  if (used == kPoolBytes) {
+    if (RAND_bytes(pool, sizeof(pool)) != 1) {
+      // No randomness: fall back to one draw at a time (which may succeed
+      // once the DRBG reseeds) rather than reuse the pool.
+      unsigned char bytes[kIdBytes] = {};
+      RAND_bytes(bytes, sizeof(bytes));
+      return pki::HexEncode(absl::string_view(reinterpret_cast<char*>(bytes), sizeof(bytes)));
+    }
+    used = 0;
+  }
+  const absl::string_view id(reinterpret_cast<char*>(pool + used), kIdBytes);
+  used += kIdBytes;
+  std::string hex = pki::HexEncode(id);
+  std::memset(pool + used - kIdBytes, 0, kIdBytes);  // Handed out once.
+  return hex;
 }
 
 absl::Status Decider::CheckShape(const v1::VerifyRequest& request) const {

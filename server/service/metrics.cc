@@ -110,11 +110,21 @@ absl::StatusOr<std::unique_ptr<Metrics>> Metrics::Create(const std::string& list
 
 void Metrics::OnDecision(const v1::VerifyResponse& response, const pki::SearchStats& stats,
                          absl::Duration latency) {
-  decisions_
-      .Add({{"policy", response.policy_name()},
-            {"verdict", v1::Verdict_Name(response.verdict())},
-            {"status", v1::Status_Name(response.status())}})
-      .Increment();
+  DecisionKey key(response.policy_name(), response.verdict(), response.status());
+  prometheus::Counter* counter = nullptr;
+  {
+    absl::ReaderMutexLock lock(&decision_counters_mu_);
+    auto it = decision_counters_.find(key);
+    if (it != decision_counters_.end()) counter = it->second;
+  }
+  if (counter == nullptr) {
+    counter = &decisions_.Add({{"policy", response.policy_name()},
+                               {"verdict", v1::Verdict_Name(response.verdict())},
+                               {"status", v1::Status_Name(response.status())}});
+    absl::MutexLock lock(&decision_counters_mu_);
+    decision_counters_.emplace(std::move(key), counter);
+  }
+  counter->Increment();
   latency_.Observe(absl::ToDoubleSeconds(latency));
   bool from_store = false;
   bool fetched = false;

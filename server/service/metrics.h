@@ -5,8 +5,10 @@
 
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -106,6 +108,13 @@ class Metrics : public DecisionObserver {
   prometheus::Gauge* current_policy_info_ ABSL_GUARDED_BY(mu_) = nullptr;
   std::string anchor_version_ ABSL_GUARDED_BY(mu_);
   std::vector<prometheus::Gauge*> anchor_gauges_ ABSL_GUARDED_BY(mu_);
+  // decisions_'s counter per (policy, verdict, status), so that a decision
+  // does not build a label map and search the family for it (about 1.5% of a
+  // warm call's server CPU). A family never drops these counters.
+  using DecisionKey = std::tuple<std::string, int, int>;
+  absl::Mutex decision_counters_mu_;
+  absl::flat_hash_map<DecisionKey, prometheus::Counter*> decision_counters_
+      ABSL_GUARDED_BY(decision_counters_mu_);
 };
 
 }  // namespace chainverify::service

@@ -1,5 +1,6 @@
 #include "server/service/verifier_service.h"
 
+#include <google/protobuf/arena.h>
 #include <grpc/grpc_security_constants.h>
 #include <grpcpp/support/proto_buffer_reader.h>
 #include <grpcpp/support/proto_buffer_writer.h>
@@ -235,17 +236,36 @@ std::vector<std::string> PropertyValues(const grpc::AuthContext& auth, const cha
 }
 
 // One unary call's request, response and the response's bytes, alive until
-// the decision's callback hands the bytes to gRPC.
+// the decision's callback hands the bytes to gRPC. The two messages live on
+// an arena whose first block comes with the call: building a response copies
+// every chain certificate's details, and freeing those strings and messages
+// one by one was about 4% of a call's server CPU (//bench:service).
 class UnaryCall {
  public:
-  const v1::VerifyRequest& request() const { return request_; }
-  v1::VerifyRequest* mutable_request() { return &request_; }
-  v1::VerifyResponse* response() { return &response_; }
+  UnaryCall()
+      : arena_(ArenaOptionsWith(first_block_, sizeof(first_block_))),
+        request_(google::protobuf::Arena::CreateMessage<v1::VerifyRequest>(&arena_)),
+        response_(google::protobuf::Arena::CreateMessage<v1::VerifyResponse>(&arena_)) {}
+
+  const v1::VerifyRequest& request() const { return *request_; }
+  v1::VerifyRequest* mutable_request() { return request_; }
+  v1::VerifyResponse* response() { return response_; }
   grpc::ByteBuffer* response_bytes() { return &response_bytes_; }
 
  private:
-  v1::VerifyRequest request_;
-  v1::VerifyResponse response_;
+  static google::protobuf::ArenaOptions ArenaOptionsWith(char* block, size_t size) {
+    google::protobuf::ArenaOptions options;
+    options.initial_block = block;
+    options.initial_block_size = size;
+    return options;
+  }
+
+  // A request of a leaf and an intermediate with its three-certificate
+  // verdict fits; larger ones continue in blocks the arena allocates.
+  alignas(8) char first_block_[24 * 1024];
+  google::protobuf::Arena arena_;
+  v1::VerifyRequest* const request_;
+  v1::VerifyResponse* const response_;
   grpc::ByteBuffer response_bytes_;
 };
 

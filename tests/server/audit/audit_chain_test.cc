@@ -140,6 +140,16 @@ TEST(RecordToJsonLineTest, TimestampFractionsAndUnknownEnums) {
     EXPECT_EQ(RecordToJsonLine(r), ProtobufJson(r)) << nanos;
     ExpectRoundTrip(r);
   }
+  // Years of fewer than four digits are zero-padded, as protobuf prints them;
+  // and leap days.
+  for (int64_t seconds : {int64_t{-62135596800} /* 0001-01-01 */, int64_t{-30610224001},
+                          int64_t{-30610224000} /* 1000-01-01 */, int64_t{951782400},
+                          int64_t{1709164800} /* 2024-02-29 */}) {
+    v1::AuditRecord r;
+    r.mutable_time()->set_seconds(seconds);
+    EXPECT_EQ(RecordToJsonLine(r), ProtobufJson(r)) << seconds;
+    ExpectRoundTrip(r);
+  }
   v1::AuditRecord r;
   r.set_verdict(static_cast<v1::Verdict>(77));
   r.set_status(static_cast<v1::Status>(-3));
