@@ -178,11 +178,19 @@ void AppendTimestampField(const char* name, const google::protobuf::Timestamp& t
     // Timestamp's range, four-digit years as protobuf prints them (0999, not
     // absl::FormatTime's 999). By hand also because absl::FormatTime was most
     // of the 1.4% of a warm call's server CPU that this field took.
-    char text[20];
-    std::snprintf(text, sizeof(text), "%04d-%02d-%02dT%02d:%02d:%02d",
-                  static_cast<int>(civil.year()), civil.month(), civil.day(), civil.hour(),
-                  civil.minute(), civil.second());
-    out->append(text);
+    char text[] = "0000-00-00T00:00:00";
+    auto put = [&text](int at, int width, int value) {
+      for (int i = at + width - 1; i >= at; --i, value /= 10) {
+        text[i] = static_cast<char>('0' + value % 10);
+      }
+    };
+    put(0, 4, static_cast<int>(civil.year()));
+    put(5, 2, civil.month());
+    put(8, 2, civil.day());
+    put(11, 2, civil.hour());
+    put(14, 2, civil.minute());
+    put(17, 2, civil.second());
+    out->append(text, sizeof(text) - 1);
   } else {
     out->append(absl::FormatTime("%Y-%m-%dT%H:%M:%S", absl::FromUnixSeconds(ts.seconds()),
                                  absl::UTCTimeZone()));

@@ -188,4 +188,18 @@ void FillVerdict(const VerifyResult& result, v1::VerifyResponse* response) {
   }
 }
 
+std::shared_ptr<const RenderedVerdict> RenderVerdict(const VerifyResult& result) {
+  auto render = [&result](RenderedVerdict* out) {
+    FillVerdict(result, &out->message);
+    out->bytes = out->message.SerializeAsString();
+  };
+  if (result.rendered != nullptr) {
+    absl::call_once(result.rendered->once, render, result.rendered.get());
+    return result.rendered;
+  }
+  auto fresh = std::make_shared<RenderedVerdict>();
+  render(fresh.get());
+  return fresh;
+}
+
 }  // namespace chainverify::pki

@@ -4,6 +4,8 @@
 #ifndef CHAINVERIFY_SERVER_PKI_CERTIFICATE_DETAILS_H_
 #define CHAINVERIFY_SERVER_PKI_CERTIFICATE_DETAILS_H_
 
+#include <memory>
+
 #include "chainverify/v1/verifier.pb.h"
 #include "server/pki/verifier.h"
 
@@ -21,6 +23,12 @@ void DescribeCertificate(const ChainEntry& entry, v1::CertificateDetails* out);
 // Fills verdict, status, the chain, unused indices and errors of `response`
 // from `result`. Leaves request_id, policy, decision id and time to the caller.
 void FillVerdict(const VerifyResult& result, v1::VerifyResponse* response);
+
+// FillVerdict's fields of `result`, as a message and serialized: rendered
+// once per cached result (result.rendered) and shared, or afresh for a result
+// that is not cached. The serialized fields followed by the caller's own
+// (request_id, ...) serialized are the serialized VerifyResponse.
+std::shared_ptr<const RenderedVerdict> RenderVerdict(const VerifyResult& result);
 
 }  // namespace chainverify::pki
 

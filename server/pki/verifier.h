@@ -8,7 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/call_once.h"
 #include "absl/time/time.h"
+#include "chainverify/v1/verifier.pb.h"
 #include "server/pki/caches.h"
 #include "server/pki/cert_errors.h"
 #include "server/pki/certificate.h"
@@ -64,6 +66,17 @@ struct ChainEntry {
   std::shared_ptr<const std::string> fetched_from;
 };
 
+// A result's verdict as the API renders it (certificate_details.h
+// RenderVerdict): the VerifyResponse fields FillVerdict sets, as a message and
+// serialized. Rendered at most once per cached result and shared by every
+// copy of it, so that a cache hit is answered without building the message
+// again.
+struct RenderedVerdict {
+  absl::once_flag once;
+  ::chainverify::v1::VerifyResponse message;
+  std::string bytes;
+};
+
 struct VerifyResult {
   bool trusted = false;
   // OK when trusted, otherwise the primary reason.
@@ -84,6 +97,9 @@ struct VerifyResult {
   SearchStats stats;
   // The result came from the whole-result cache (stats are the original's).
   bool from_result_cache = false;
+  // Set (unrendered) on results VerifyChain caches; shared with the cache's
+  // copy. Null for a result that is not cached.
+  std::shared_ptr<RenderedVerdict> rendered;
 };
 
 // Builds and validates a path for `input` under `policy`. Never fails as a

@@ -20,13 +20,14 @@ pki::KeyPurpose ToPurpose(v1::Usage usage) {
                                   : pki::KeyPurpose::kServerAuth;
 }
 
-// `upload_sha256`: the raw SHA-256 of each upload, as the core computed them.
-v1::AuditRecord MakeAuditRecord(const v1::VerifyRequest& request,
+// `head` and `response` are the decision's two parts (Decision); `upload_sha256`:
+// the raw SHA-256 of each upload, as the core computed them.
+v1::AuditRecord MakeAuditRecord(const v1::VerifyRequest& request, const v1::VerifyResponse& head,
                                 const v1::VerifyResponse& response,
                                 const std::vector<std::string>& upload_sha256,
                                 const std::string& caller, absl::Time start) {
   v1::AuditRecord record;
-  record.set_decision_id(response.decision_id());
+  record.set_decision_id(head.decision_id());
   record.mutable_time()->set_seconds(absl::ToUnixSeconds(start));
   record.mutable_time()->set_nanos(
       static_cast<int>(absl::ToInt64Nanoseconds(start - absl::FromUnixSeconds(absl::ToUnixSeconds(start)))));
@@ -38,8 +39,8 @@ v1::AuditRecord MakeAuditRecord(const v1::VerifyRequest& request,
   }
   record.set_peer_name(request.peer_name());
   record.set_usage(request.usage() == v1::USAGE_UNSPECIFIED ? v1::SERVER_AUTH : request.usage());
-  record.set_policy_name(response.policy_name());
-  record.set_policy_version(response.policy_version());
+  record.set_policy_name(head.policy_name());
+  record.set_policy_version(head.policy_version());
   record.set_verdict(response.verdict());
   record.set_status(response.status());
   for (const v1::CertificateError& e : response.errors()) {
@@ -63,11 +64,17 @@ v1::AuditRecord MakeAuditRecord(const v1::VerifyRequest& request,
     }
   }
   record.set_duration_micros(absl::ToInt64Microseconds(absl::Now() - start));
-  *record.mutable_evaluated_at() = response.evaluated_at();
+  *record.mutable_evaluated_at() = head.evaluated_at();
   return record;
 }
 
 }  // namespace
+
+v1::VerifyResponse Decision::Message() const {
+  v1::VerifyResponse response = head;
+  if (verdict != nullptr) response.MergeFrom(verdict->message);
+  return response;
+}
 
 std::string NewDecisionId() {
   // RAND_bytes takes the DRBG's lock and walks OpenSSL's provider layer on
@@ -151,39 +158,39 @@ absl::StatusOr<v1::VerifyResponse> Decider::Decide(
     const v1::VerifyRequest& request, const std::string& caller,
     std::shared_ptr<const policy::PolicySet> policies, absl::Time deadline) {
   absl::Notification decided;
-  v1::VerifyResponse response;
+  Decision decision;
   absl::Status status;
-  DecideAsync(request, caller, std::move(policies), deadline, &response,
+  DecideAsync(request, caller, std::move(policies), deadline, &decision,
               [&](absl::Status out) {
                 status = std::move(out);
                 decided.Notify();
               });
   decided.WaitForNotification();
   if (!status.ok()) return status;
-  return response;
+  return decision.Message();
 }
 
 // `policies` is one snapshot for the whole request, so a reload in the middle
 // cannot mix two policies in one decision; it also keeps `policy` alive.
 void Decider::DecideAsync(const v1::VerifyRequest& request, const std::string& caller,
                           std::shared_ptr<const policy::PolicySet> policies,
-                          absl::Time deadline, v1::VerifyResponse* response,
-                          DoneCallback done, ReadyCallback ready) {
+                          absl::Time deadline, Decision* decision, DoneCallback done,
+                          ReadyCallback ready) {
   const absl::Time start = absl::Now();
   pki::SearchStats stats;
   v1::AuditRecord record;
   absl::Status decided = DecideUnobserved(request, caller, std::move(policies), start, deadline,
-                                          &stats, response, &record);
+                                          &stats, decision, &record);
   // The response is final; only whether it may leave waits for the disk.
   if (decided.ok() && ready) std::move(ready)();
   if (!decided.ok() || audit_log_ == nullptr) {
-    Observe(decided, *response, stats, start, /*audit_failed=*/false);
+    Observe(decided, *decision, stats, start, /*audit_failed=*/false);
     std::move(done)(std::move(decided));
     return;
   }
   audit_log_->AppendAsync(
       std::move(record),
-      [this, response, stats, start, done = std::move(done)](absl::Status logged) mutable {
+      [this, decision, stats, start, done = std::move(done)](absl::Status logged) mutable {
         absl::Status result;
         if (!logged.ok()) {
           // Fail closed: no decision leaves without its record. (Under
@@ -192,17 +199,18 @@ void Decider::DecideAsync(const v1::VerifyRequest& request, const std::string& c
           result = absl::UnavailableError(
               absl::StrCat("decision not returned: ", logged.message()));
         }
-        Observe(result, *response, stats, start, /*audit_failed=*/!logged.ok());
+        Observe(result, *decision, stats, start, /*audit_failed=*/!logged.ok());
         std::move(done)(std::move(result));
       });
 }
 
-void Decider::Observe(const absl::Status& status, const v1::VerifyResponse& response,
+void Decider::Observe(const absl::Status& status, const Decision& decision,
                       const pki::SearchStats& stats, absl::Time start, bool audit_failed) {
   if (observer_ == nullptr) return;
   if (audit_failed) observer_->OnAuditFailure();
   if (status.ok()) {
-    observer_->OnDecision(response, stats, absl::Now() - start);
+    observer_->OnDecision(decision.head.policy_name(), decision.verdict->message, stats,
+                          absl::Now() - start);
   } else {
     observer_->OnRequestError(status.code());
   }
@@ -212,7 +220,7 @@ absl::Status Decider::DecideUnobserved(const v1::VerifyRequest& request,
                                        const std::string& caller,
                                        std::shared_ptr<const policy::PolicySet> policies,
                                        absl::Time start, absl::Time deadline,
-                                       pki::SearchStats* stats, v1::VerifyResponse* response,
+                                       pki::SearchStats* stats, Decision* decision,
                                        v1::AuditRecord* record) {
   if (start >= deadline) {
     return absl::DeadlineExceededError("the client's deadline passed before the request was decided");
@@ -256,16 +264,18 @@ absl::Status Decider::DecideUnobserved(const v1::VerifyRequest& request,
   pki::VerifyResult result = pki::VerifyChain(input, verify);
   *stats = result.stats;
 
-  response->Clear();
-  response->set_request_id(request.request_id());
-  pki::FillVerdict(result, response);
-  response->set_policy_name(policy->name);
-  response->set_policy_version(policy->version);
-  response->set_decision_id(NewDecisionId());
-  response->mutable_evaluated_at()->set_seconds(absl::ToUnixSeconds(input.time));
+  v1::VerifyResponse& head = decision->head;
+  head.Clear();
+  head.set_request_id(request.request_id());
+  head.set_policy_name(policy->name);
+  head.set_policy_version(policy->version);
+  head.set_decision_id(NewDecisionId());
+  head.mutable_evaluated_at()->set_seconds(absl::ToUnixSeconds(input.time));
+  decision->verdict = pki::RenderVerdict(result);
 
   if (audit_log_ != nullptr) {
-    *record = MakeAuditRecord(request, *response, result.upload_sha256, caller, start);
+    *record = MakeAuditRecord(request, head, decision->verdict->message, result.upload_sha256,
+                              caller, start);
   }
   return absl::OkStatus();
 }

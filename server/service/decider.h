@@ -12,9 +12,10 @@
 #include "chainverify/v1/verifier.pb.h"
 #include "server/audit/audit_log.h"
 #include "server/pki/caches.h"
-#include "server/service/metrics.h"
+#include "server/pki/verifier.h"
 #include "server/policy/policy_holder.h"
 #include "server/policy/policy_store.h"
+#include "server/service/metrics.h"
 
 namespace chainverify::service {
 
@@ -27,6 +28,22 @@ struct RequestLimits {
   int max_request_id_bytes = 128;
   int max_labels = 16;
   int max_label_bytes = 128;
+};
+
+// A decided VerifyResponse, in two parts: this call's own fields, and the
+// verdict's, which a cached result shares with every call it answers. The
+// serialized head followed by the serialized verdict is the serialized
+// response (protobuf merges the two), so the service sends the verdict's
+// bytes as they are, without building or copying the message.
+struct Decision {
+  // request_id, policy_name, policy_version, decision_id, evaluated_at.
+  v1::VerifyResponse head;
+  // verdict, status, the chain, unused indices, errors, revocation, issuer
+  // fetches (pki::FillVerdict).
+  std::shared_ptr<const pki::RenderedVerdict> verdict;
+
+  // The whole response as one message (a copy: for tests and tools).
+  v1::VerifyResponse Message() const;
 };
 
 class Decider {
@@ -49,16 +66,16 @@ class Decider {
                                             std::shared_ptr<const policy::PolicySet> policies,
                                             absl::Time deadline = absl::InfiniteFuture());
 
-  // Decide() without waiting for the disk: fills `*response` (which must stay
-  // valid until `done` runs; it may live on the RPC's arena) and calls `done`
-  // exactly once with what Decide() would have returned as its status. A
-  // decision is handed over only after its audit record is durable
-  // (AuditLog::AppendAsync), so `done` may run on the audit writer's thread;
-  // errors found before that (and, under --audit_durability=none, everything)
-  // run it on the caller's thread before DecideAsync returns. `request` is not
-  // used after DecideAsync returns. On error `*response` is unspecified.
+  // Decide() without waiting for the disk: fills `*decision` (which must stay
+  // valid until `done` runs) and calls `done` exactly once with what Decide()
+  // would have returned as its status. A decision is handed over only after
+  // its audit record is durable (AuditLog::AppendAsync), so `done` may run on
+  // the audit writer's thread; errors found before that (and, under
+  // --audit_durability=none, everything) run it on the caller's thread before
+  // DecideAsync returns. `request` is not used after DecideAsync returns. On
+  // error `*decision` is unspecified.
   //
-  // `ready` (may be null) runs on the caller's thread as soon as `*response`
+  // `ready` (may be null) runs on the caller's thread as soon as `*decision`
   // holds the decision, before its audit record is queued: the place for work
   // on the response (serializing it) that should not wait for, or hold up,
   // the audit writer's thread. It does not mean the decision may leave.
@@ -66,8 +83,7 @@ class Decider {
   using ReadyCallback = absl::AnyInvocable<void() &&>;
   void DecideAsync(const v1::VerifyRequest& request, const std::string& caller,
                    std::shared_ptr<const policy::PolicySet> policies, absl::Time deadline,
-                   v1::VerifyResponse* response, DoneCallback done,
-                   ReadyCallback ready = nullptr);
+                   Decision* decision, DoneCallback done, ReadyCallback ready = nullptr);
 
   // Told about every outcome (metrics). Not owned; may be null.
   void SetObserver(DecisionObserver* observer) { observer_ = observer; }
@@ -85,9 +101,9 @@ class Decider {
   absl::Status DecideUnobserved(const v1::VerifyRequest& request, const std::string& caller,
                                 std::shared_ptr<const policy::PolicySet> policies,
                                 absl::Time start, absl::Time deadline, pki::SearchStats* stats,
-                                v1::VerifyResponse* response, v1::AuditRecord* record);
+                                Decision* decision, v1::AuditRecord* record);
   // Reports the outcome to the observer.
-  void Observe(const absl::Status& status, const v1::VerifyResponse& response,
+  void Observe(const absl::Status& status, const Decision& decision,
                const pki::SearchStats& stats, absl::Time start, bool audit_failed);
 
   policy::PolicyHolder* policies_;

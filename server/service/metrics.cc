@@ -108,9 +108,9 @@ absl::StatusOr<std::unique_ptr<Metrics>> Metrics::Create(const std::string& list
   return metrics;
 }
 
-void Metrics::OnDecision(const v1::VerifyResponse& response, const pki::SearchStats& stats,
-                         absl::Duration latency) {
-  DecisionKey key(response.policy_name(), response.verdict(), response.status());
+void Metrics::OnDecision(const std::string& policy_name, const v1::VerifyResponse& response,
+                         const pki::SearchStats& stats, absl::Duration latency) {
+  DecisionKey key(policy_name, response.verdict(), response.status());
   prometheus::Counter* counter = nullptr;
   {
     absl::ReaderMutexLock lock(&decision_counters_mu_);
@@ -118,7 +118,7 @@ void Metrics::OnDecision(const v1::VerifyResponse& response, const pki::SearchSt
     if (it != decision_counters_.end()) counter = it->second;
   }
   if (counter == nullptr) {
-    counter = &decisions_.Add({{"policy", response.policy_name()},
+    counter = &decisions_.Add({{"policy", policy_name},
                                {"verdict", v1::Verdict_Name(response.verdict())},
                                {"status", v1::Status_Name(response.status())}});
     absl::MutexLock lock(&decision_counters_mu_);

@@ -28,9 +28,10 @@ namespace chainverify::service {
 class DecisionObserver {
  public:
   virtual ~DecisionObserver() = default;
-  // A verdict was returned.
-  virtual void OnDecision(const v1::VerifyResponse& response, const pki::SearchStats& stats,
-                          absl::Duration latency) = 0;
+  // A verdict was returned: `verdict` holds the response's verdict fields
+  // (pki::FillVerdict's), decided under policy `policy_name`.
+  virtual void OnDecision(const std::string& policy_name, const v1::VerifyResponse& verdict,
+                          const pki::SearchStats& stats, absl::Duration latency) = 0;
   // The request was refused with an RPC error (INVALID_ARGUMENT, NOT_FOUND, ...).
   virtual void OnRequestError(absl::StatusCode code) = 0;
   // An audit record could not be written.
@@ -43,8 +44,8 @@ class Metrics : public DecisionObserver {
   // kept but not served (tests read them with Scrape()).
   static absl::StatusOr<std::unique_ptr<Metrics>> Create(const std::string& listen_address);
 
-  void OnDecision(const v1::VerifyResponse& response, const pki::SearchStats& stats,
-                  absl::Duration latency) override;
+  void OnDecision(const std::string& policy_name, const v1::VerifyResponse& verdict,
+                  const pki::SearchStats& stats, absl::Duration latency) override;
   void OnRequestError(absl::StatusCode code) override;
   void OnAuditFailure() override;
 

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "server/pki/certificate_details.h"
 #include "server/pki/hostname_match.h"
 #include "server/pki/verifier.h"
 #include "tests/testutil/test_pki.h"
@@ -232,6 +233,41 @@ TEST(ResultCacheTest, SearchLimitResultsAreNotCached) {
   EXPECT_EQ(VerifyChain(input, p.policy).status, ::chainverify::v1::SEARCH_LIMIT_REACHED);
   EXPECT_FALSE(VerifyChain(input, p.policy).from_result_cache);
   EXPECT_EQ(p.caches.Stats().results.entries, 0u);
+}
+
+// A cached result's verdict is rendered once, by whichever call asks first,
+// and shared by every hit; the bytes are the message's, which is what
+// FillVerdict makes. An uncached result gets a fresh rendering.
+TEST(ResultCacheTest, RenderedVerdictIsSharedByHitsAndMatchesFillVerdict) {
+  const TestCert root = MustIssue(RootSpec("Root"), nullptr);
+  const TestCert ica = MustIssue(IntermediateSpec("ICA"), &root);
+  const TestCert leaf = MustIssue(LeafSpec("leaf", {"a.example"}), &ica);
+  CachingPolicy p(root);
+  const absl::Time t = absl::FromUnixSeconds(1800000000);
+  const VerifyInput input = InputFor({leaf.der, ica.der}, "a.example", t);
+
+  const VerifyResult first = VerifyChain(input, p.policy);
+  ASSERT_NE(first.rendered, nullptr);
+  const VerifyResult second = VerifyChain(input, p.policy);
+  ASSERT_TRUE(second.from_result_cache);
+  const std::shared_ptr<const RenderedVerdict> from_hit = RenderVerdict(second);
+  EXPECT_EQ(RenderVerdict(first).get(), from_hit.get());
+
+  v1::VerifyResponse filled;
+  FillVerdict(first, &filled);
+  EXPECT_EQ(from_hit->message.SerializeAsString(), filled.SerializeAsString());
+  v1::VerifyResponse parsed;
+  ASSERT_TRUE(parsed.ParseFromString(from_hit->bytes));
+  EXPECT_EQ(parsed.SerializeAsString(), filled.SerializeAsString());
+  EXPECT_EQ(parsed.verified_chain_size(), 3);
+
+  VerifyPolicy uncached = p.policy;
+  uncached.caches = nullptr;
+  const VerifyResult alone = VerifyChain(input, uncached);
+  EXPECT_EQ(alone.rendered, nullptr);
+  const std::shared_ptr<const RenderedVerdict> fresh = RenderVerdict(alone);
+  EXPECT_NE(fresh.get(), from_hit.get());
+  EXPECT_EQ(fresh->bytes, from_hit->bytes);
 }
 
 }  // namespace
