@@ -11,8 +11,8 @@ namespace {
 // Per-certificate allowance beyond the DER: the EVP_PKEY (an RSA-2048 key
 // with its provider-side copy is a few KB), the X509 structure's decoded
 // names and extensions, our Certificate fields and the LRU bookkeeping, and
-// the rendered CertificateDetails once a verdict shows it (another copy of the
-// DER plus about 1 KB of names and fingerprints).
+// the serialized CertificateDetails once a verdict shows it (another copy of
+// the DER plus about 1 KB of names and fingerprints).
 constexpr size_t kCertificateOverhead = 5120;
 
 std::string EdgeKey(const Certificate& child, const Certificate& issuer) {

@@ -113,12 +113,13 @@ EvpPkeyPtr DecodePublicKey(X509_PUBKEY* pub, absl::string_view spki) {
 
 }  // namespace
 
-const v1::CertificateDetails& Certificate::Details(DetailsRenderer render) const {
+const std::string& Certificate::DetailsBytes(DetailsRenderer render) const {
   std::call_once(details_once_, [&] {
-    details_ = std::make_unique<v1::CertificateDetails>();
-    render(*this, details_.get());
+    v1::CertificateDetails details;
+    render(*this, &details);
+    details_bytes_ = details.SerializeAsString();
   });
-  return *details_;
+  return details_bytes_;
 }
 
 bool Asn1TimeToAbsl(const ASN1_TIME* t, absl::Time* out) {

@@ -94,11 +94,12 @@ class Certificate {
   EVP_PKEY* public_key() const { return public_key_.get(); }
 
   // The verdict's rendering of this certificate (certificate_details.cc),
-  // made by `render` on first use and kept with the certificate: it depends on
-  // the DER alone, and a shared certificate (a CA's, from the cache) is shown
-  // in many verdicts. Thread-safe; the only state filled after Parse.
+  // serialized: made by `render` on first use and kept with the certificate,
+  // since it depends on the DER alone and a shared certificate (a CA's, from
+  // the cache) is shown in many verdicts, whose bytes then include it as it
+  // is. Thread-safe; the only state filled after Parse.
   using DetailsRenderer = void (*)(const Certificate&, v1::CertificateDetails*);
-  const v1::CertificateDetails& Details(DetailsRenderer render) const;
+  const std::string& DetailsBytes(DetailsRenderer render) const;
 
  private:
   Certificate() = default;
@@ -134,7 +135,7 @@ class Certificate {
   // std::call_once, not absl's: ThreadSanitizer sees pthread_once's
   // ordering, not that of Debian's uninstrumented Abseil.
   mutable std::once_flag details_once_;
-  mutable std::unique_ptr<v1::CertificateDetails> details_;
+  mutable std::string details_bytes_;
 };
 
 // Converts an ASN1_TIME to absl::Time; false when unparsable.

@@ -140,9 +140,30 @@ void DescribeTrustSource(const TrustSource& source, const std::string& label,
 }
 
 
-void DescribeCertificate(const ChainEntry& entry, v1::CertificateDetails* out) {
-  // Rendered once per certificate (Certificate::Details), then copied.
-  *out = entry.certificate->Details(RenderDetails);
+v1::RevocationResult::State ToProto(RevocationNote::State state) {
+  switch (state) {
+    case RevocationNote::State::kGood: return v1::RevocationResult::GOOD;
+    case RevocationNote::State::kRevoked: return v1::RevocationResult::REVOKED;
+    case RevocationNote::State::kUnknown: return v1::RevocationResult::UNKNOWN;
+  }
+  return v1::RevocationResult::UNKNOWN;
+}
+
+v1::IssuerFetch::Outcome ToProto(IssuerFetchNote::Outcome outcome) {
+  switch (outcome) {
+    case IssuerFetchNote::Outcome::kFetched: return v1::IssuerFetch::FETCHED;
+    case IssuerFetchNote::Outcome::kCached: return v1::IssuerFetch::CACHED;
+    case IssuerFetchNote::Outcome::kFailed: return v1::IssuerFetch::FAILED;
+  }
+  return v1::IssuerFetch::FAILED;
+}
+
+namespace {
+
+// The fields of `entry`'s CertificateDetails that depend on the path, not on
+// the certificate: where it came from and, for an anchor, the trust sources
+// holding it. RenderDetails sets none of them.
+void DescribePlace(const ChainEntry& entry, v1::CertificateDetails* out) {
   switch (entry.source) {
     case CertificateSource::kUpload: out->set_source(v1::REQUEST); break;
     case CertificateSource::kTrustStore: out->set_source(v1::TRUST_STORE); break;
@@ -160,41 +181,76 @@ void DescribeCertificate(const ChainEntry& entry, v1::CertificateDetails* out) {
   }
 }
 
-void FillVerdict(const VerifyResult& result, v1::VerifyResponse* response) {
+// FillVerdict but for the chain.
+void FillVerdictButChain(const VerifyResult& result, v1::VerifyResponse* response) {
   response->set_verdict(result.trusted ? v1::TRUSTED : v1::REJECTED);
   response->set_status(result.status);
-  auto* chain = result.trusted ? response->mutable_verified_chain()
-                               : response->mutable_best_attempted_chain();
-  for (const ChainEntry& entry : result.chain) DescribeCertificate(entry, chain->Add());
   for (int i : result.unused_request_indices) response->add_unused_certificate_indices(i);
   for (const CertError& e : result.errors) *response->add_errors() = ToProto(e);
   for (const RevocationNote& note : result.revocation) {
     v1::RevocationResult* out = response->add_revocation();
     out->set_chain_index(note.chain_index);
-    out->set_state(note.state == RevocationNote::State::kGood      ? v1::RevocationResult::GOOD
-                   : note.state == RevocationNote::State::kRevoked ? v1::RevocationResult::REVOKED
-                                                                   : v1::RevocationResult::UNKNOWN);
+    out->set_state(ToProto(note.state));
     out->set_source(note.source);
     out->set_detail(note.detail);
   }
   for (const IssuerFetchNote& note : result.issuer_fetches) {
     v1::IssuerFetch* out = response->add_issuer_fetches();
     out->set_url(note.url);
-    out->set_outcome(note.outcome == IssuerFetchNote::Outcome::kFetched  ? v1::IssuerFetch::FETCHED
-                     : note.outcome == IssuerFetchNote::Outcome::kCached ? v1::IssuerFetch::CACHED
-                                                                         : v1::IssuerFetch::FAILED);
+    out->set_outcome(ToProto(note.outcome));
     for (const std::string& sha256 : note.certificate_sha256) out->add_certificate_sha256(sha256);
     out->set_diagnostic(note.diagnostic);
   }
 }
 
+// Protocol buffers' base-128 varint (protobuf.dev/programming-guides/encoding).
+void AppendVarint(uint64_t value, std::string* out) {
+  while (value >= 0x80) {
+    out->push_back(static_cast<char>((value & 0x7F) | 0x80));
+    value >>= 7;
+  }
+  out->push_back(static_cast<char>(value));
+}
+
+}  // namespace
+
+void DescribeCertificate(const ChainEntry& entry, v1::CertificateDetails* out) {
+  // Rendered once per certificate (Certificate::DetailsBytes).
+  out->ParseFromString(entry.certificate->DetailsBytes(RenderDetails));
+  DescribePlace(entry, out);
+}
+
+void FillVerdict(const VerifyResult& result, v1::VerifyResponse* response) {
+  FillVerdictButChain(result, response);
+  auto* chain = result.trusted ? response->mutable_verified_chain()
+                               : response->mutable_best_attempted_chain();
+  for (const ChainEntry& entry : result.chain) DescribeCertificate(entry, chain->Add());
+}
+
 std::shared_ptr<const RenderedVerdict> RenderVerdict(const VerifyResult& result) {
+  // FillVerdict's message, serialized without building it: each chain
+  // certificate is its kept details bytes followed by its place in the path
+  // (a message's fields may come in any order, and a field met twice merges),
+  // as one length-delimited element of the chain field.
   auto render = [&result](RenderedVerdict* out) {
-    FillVerdict(result, &out->message);
-    out->bytes = out->message.SerializeAsString();
+    v1::VerifyResponse rest;
+    FillVerdictButChain(result, &rest);
+    out->bytes = rest.SerializeAsString();
+    const uint32_t chain_field = result.trusted ? v1::VerifyResponse::kVerifiedChainFieldNumber
+                                                : v1::VerifyResponse::kBestAttemptedChainFieldNumber;
+    for (const ChainEntry& entry : result.chain) {
+      const std::string& details = entry.certificate->DetailsBytes(RenderDetails);
+      v1::CertificateDetails place;
+      DescribePlace(entry, &place);
+      const std::string place_bytes = place.SerializeAsString();
+      AppendVarint(chain_field << 3 | 2, &out->bytes);  // Wire type 2: length-delimited.
+      AppendVarint(details.size() + place_bytes.size(), &out->bytes);
+      out->bytes.append(details);
+      out->bytes.append(place_bytes);
+    }
   };
   if (result.rendered != nullptr) {
-    absl::call_once(result.rendered->once, render, result.rendered.get());
+    std::call_once(result.rendered->once, render, result.rendered.get());
     return result.rendered;
   }
   auto fresh = std::make_shared<RenderedVerdict>();

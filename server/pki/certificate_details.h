@@ -5,6 +5,7 @@
 #define CHAINVERIFY_SERVER_PKI_CERTIFICATE_DETAILS_H_
 
 #include <memory>
+#include <mutex>
 
 #include "chainverify/v1/verifier.pb.h"
 #include "server/pki/verifier.h"
@@ -24,11 +25,16 @@ void DescribeCertificate(const ChainEntry& entry, v1::CertificateDetails* out);
 // from `result`. Leaves request_id, policy, decision id and time to the caller.
 void FillVerdict(const VerifyResult& result, v1::VerifyResponse* response);
 
-// FillVerdict's fields of `result`, as a message and serialized: rendered
-// once per cached result (result.rendered) and shared, or afresh for a result
-// that is not cached. The serialized fields followed by the caller's own
-// (request_id, ...) serialized are the serialized VerifyResponse.
+// FillVerdict's fields of `result`, serialized (the bytes of the message
+// FillVerdict would fill): rendered once per cached result (result.rendered)
+// and shared, or afresh for a result that is not cached. The caller's own
+// fields (request_id, ...) serialized, followed by these bytes, are the
+// serialized VerifyResponse.
 std::shared_ptr<const RenderedVerdict> RenderVerdict(const VerifyResult& result);
+
+// The API's names for the core's revocation states and fetch outcomes.
+v1::RevocationResult::State ToProto(RevocationNote::State state);
+v1::IssuerFetch::Outcome ToProto(IssuerFetchNote::Outcome outcome);
 
 }  // namespace chainverify::pki
 

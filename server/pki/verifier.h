@@ -5,12 +5,11 @@
 #define CHAINVERIFY_SERVER_PKI_VERIFIER_H_
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
-#include "absl/base/call_once.h"
 #include "absl/time/time.h"
-#include "chainverify/v1/verifier.pb.h"
 #include "server/pki/caches.h"
 #include "server/pki/cert_errors.h"
 #include "server/pki/certificate.h"
@@ -66,14 +65,14 @@ struct ChainEntry {
   std::shared_ptr<const std::string> fetched_from;
 };
 
-// A result's verdict as the API renders it (certificate_details.h
-// RenderVerdict): the VerifyResponse fields FillVerdict sets, as a message and
-// serialized. Rendered at most once per cached result and shared by every
-// copy of it, so that a cache hit is answered without building the message
-// again.
+// A result's verdict as the API sends it (certificate_details.h
+// RenderVerdict): the VerifyResponse fields FillVerdict sets, serialized.
+// Rendered at most once per cached result and shared by every copy of it, so
+// that a cache hit is answered without building a message again.
 struct RenderedVerdict {
-  absl::once_flag once;
-  ::chainverify::v1::VerifyResponse message;
+  // std::call_once, not absl's: ThreadSanitizer sees pthread_once's ordering,
+  // not that of Debian's uninstrumented Abseil.
+  std::once_flag once;
   std::string bytes;
 };
 

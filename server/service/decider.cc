@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
@@ -20,12 +21,12 @@ pki::KeyPurpose ToPurpose(v1::Usage usage) {
                                   : pki::KeyPurpose::kServerAuth;
 }
 
-// `head` and `response` are the decision's two parts (Decision); `upload_sha256`:
-// the raw SHA-256 of each upload, as the core computed them.
+// From the decision's own fields (`head`) and the core's `result`, in the
+// words of the response (CertificateDetails' fingerprints, the API's enum
+// names).
 v1::AuditRecord MakeAuditRecord(const v1::VerifyRequest& request, const v1::VerifyResponse& head,
-                                const v1::VerifyResponse& response,
-                                const std::vector<std::string>& upload_sha256,
-                                const std::string& caller, absl::Time start) {
+                                const pki::VerifyResult& result, const std::string& caller,
+                                absl::Time start) {
   v1::AuditRecord record;
   record.set_decision_id(head.decision_id());
   record.mutable_time()->set_seconds(absl::ToUnixSeconds(start));
@@ -34,32 +35,31 @@ v1::AuditRecord MakeAuditRecord(const v1::VerifyRequest& request, const v1::Veri
   record.set_caller(caller);
   record.set_request_id(request.request_id());
   record.mutable_labels()->insert(request.labels().begin(), request.labels().end());
-  for (const std::string& digest : upload_sha256) {
+  for (const std::string& digest : result.upload_sha256) {
     record.add_uploaded_certificate_sha256(pki::HexEncode(digest));
   }
   record.set_peer_name(request.peer_name());
   record.set_usage(request.usage() == v1::USAGE_UNSPECIFIED ? v1::SERVER_AUTH : request.usage());
   record.set_policy_name(head.policy_name());
   record.set_policy_version(head.policy_version());
-  record.set_verdict(response.verdict());
-  record.set_status(response.status());
-  for (const v1::CertificateError& e : response.errors()) {
-    record.add_errors(absl::StrCat(e.id(), "@", e.chain_index()));
+  record.set_verdict(result.trusted ? v1::TRUSTED : v1::REJECTED);
+  record.set_status(result.status);
+  for (const pki::CertError& e : result.errors) {
+    record.add_errors(absl::StrCat(e.id->name, "@", e.chain_index));
   }
-  const auto& chain = response.verdict() == v1::TRUSTED ? response.verified_chain()
-                                                        : response.best_attempted_chain();
-  for (const v1::CertificateDetails& cert : chain) {
-    record.add_chain_sha256(cert.sha256());
-    record.add_chain_spki_sha256(cert.spki_sha256());
+  // As CertificateDetails gives them: sha256 in hex, spki_sha256 in base64.
+  for (const pki::ChainEntry& entry : result.chain) {
+    record.add_chain_sha256(pki::HexEncode(entry.certificate->sha256()));
+    record.add_chain_spki_sha256(absl::Base64Escape(entry.certificate->spki_sha256()));
   }
-  for (const v1::RevocationResult& r : response.revocation()) {
-    record.add_revocation(absl::StrCat(v1::RevocationResult::State_Name(r.state()), "@",
-                                       r.chain_index(), " ", r.source()));
+  for (const pki::RevocationNote& note : result.revocation) {
+    record.add_revocation(absl::StrCat(v1::RevocationResult::State_Name(pki::ToProto(note.state)),
+                                       "@", note.chain_index, " ", note.source));
   }
-  for (const v1::IssuerFetch& fetch : response.issuer_fetches()) {
-    record.add_issuer_fetches(absl::StrCat(v1::IssuerFetch::Outcome_Name(fetch.outcome()), " ",
-                                           fetch.url()));
-    for (const std::string& sha256 : fetch.certificate_sha256()) {
+  for (const pki::IssuerFetchNote& fetch : result.issuer_fetches) {
+    record.add_issuer_fetches(
+        absl::StrCat(v1::IssuerFetch::Outcome_Name(pki::ToProto(fetch.outcome)), " ", fetch.url));
+    for (const std::string& sha256 : fetch.certificate_sha256) {
       record.add_fetched_certificate_sha256(sha256);
     }
   }
@@ -72,7 +72,8 @@ v1::AuditRecord MakeAuditRecord(const v1::VerifyRequest& request, const v1::Veri
 
 v1::VerifyResponse Decision::Message() const {
   v1::VerifyResponse response = head;
-  if (verdict != nullptr) response.MergeFrom(verdict->message);
+  // Bytes this server rendered: they parse.
+  if (verdict != nullptr) (void)response.MergeFromString(verdict->bytes);
   return response;
 }
 
@@ -209,7 +210,7 @@ void Decider::Observe(const absl::Status& status, const Decision& decision,
   if (observer_ == nullptr) return;
   if (audit_failed) observer_->OnAuditFailure();
   if (status.ok()) {
-    observer_->OnDecision(decision.head.policy_name(), decision.verdict->message, stats,
+    observer_->OnDecision(decision.head.policy_name(), decision.summary, stats,
                           absl::Now() - start);
   } else {
     observer_->OnRequestError(status.code());
@@ -272,11 +273,19 @@ absl::Status Decider::DecideUnobserved(const v1::VerifyRequest& request,
   head.set_decision_id(NewDecisionId());
   head.mutable_evaluated_at()->set_seconds(absl::ToUnixSeconds(input.time));
   decision->verdict = pki::RenderVerdict(result);
-
-  if (audit_log_ != nullptr) {
-    *record = MakeAuditRecord(request, head, decision->verdict->message, result.upload_sha256,
-                              caller, start);
+  DecisionSummary& summary = decision->summary;
+  summary = DecisionSummary();
+  summary.verdict = result.trusted ? v1::TRUSTED : v1::REJECTED;
+  summary.status = result.status;
+  if (result.trusted) {
+    for (const pki::ChainEntry& entry : result.chain) {
+      summary.completed_from_intermediate_store |=
+          entry.source == pki::CertificateSource::kIntermediateStore;
+      summary.completed_by_aia_fetch |= entry.source == pki::CertificateSource::kAiaFetch;
+    }
   }
+
+  if (audit_log_ != nullptr) *record = MakeAuditRecord(request, head, result, caller, start);
   return absl::OkStatus();
 }
 

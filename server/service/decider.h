@@ -39,8 +39,10 @@ struct Decision {
   // request_id, policy_name, policy_version, decision_id, evaluated_at.
   v1::VerifyResponse head;
   // verdict, status, the chain, unused indices, errors, revocation, issuer
-  // fetches (pki::FillVerdict).
+  // fetches (pki::FillVerdict's fields), serialized (pki::RenderVerdict).
   std::shared_ptr<const pki::RenderedVerdict> verdict;
+  // What the metrics count of it.
+  DecisionSummary summary;
 
   // The whole response as one message (a copy: for tests and tools).
   v1::VerifyResponse Message() const;

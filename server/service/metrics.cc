@@ -108,9 +108,9 @@ absl::StatusOr<std::unique_ptr<Metrics>> Metrics::Create(const std::string& list
   return metrics;
 }
 
-void Metrics::OnDecision(const std::string& policy_name, const v1::VerifyResponse& response,
+void Metrics::OnDecision(const std::string& policy_name, const DecisionSummary& summary,
                          const pki::SearchStats& stats, absl::Duration latency) {
-  DecisionKey key(policy_name, response.verdict(), response.status());
+  DecisionKey key(policy_name, summary.verdict, summary.status);
   prometheus::Counter* counter = nullptr;
   {
     absl::ReaderMutexLock lock(&decision_counters_mu_);
@@ -119,21 +119,17 @@ void Metrics::OnDecision(const std::string& policy_name, const v1::VerifyRespons
   }
   if (counter == nullptr) {
     counter = &decisions_.Add({{"policy", policy_name},
-                               {"verdict", v1::Verdict_Name(response.verdict())},
-                               {"status", v1::Status_Name(response.status())}});
+                               {"verdict", v1::Verdict_Name(summary.verdict)},
+                               {"status", v1::Status_Name(summary.status)}});
     absl::MutexLock lock(&decision_counters_mu_);
     decision_counters_.emplace(std::move(key), counter);
   }
   counter->Increment();
   latency_.Observe(absl::ToDoubleSeconds(latency));
-  bool from_store = false;
-  bool fetched = false;
-  for (const v1::CertificateDetails& cert : response.verified_chain()) {
-    from_store |= cert.source() == v1::INTERMEDIATE_STORE;
-    fetched |= cert.source() == v1::AIA_FETCH;
+  if (summary.completed_from_intermediate_store) {
+    completed_chains_.Add({{"source", "intermediate_store"}}).Increment();
   }
-  if (from_store) completed_chains_.Add({{"source", "intermediate_store"}}).Increment();
-  if (fetched) completed_chains_.Add({{"source", "aia_fetch"}}).Increment();
+  if (summary.completed_by_aia_fetch) completed_chains_.Add({{"source", "aia_fetch"}}).Increment();
   iterations_.Observe(stats.iterations);
   signature_checks_.Observe(stats.signature_checks);
 }

@@ -25,12 +25,21 @@
 namespace chainverify::service {
 
 // What the decider reports; implemented by Metrics, and by tests.
+// What the metrics count of a returned verdict.
+struct DecisionSummary {
+  v1::Verdict verdict = v1::VERDICT_UNSPECIFIED;
+  v1::Status status = v1::STATUS_UNSPECIFIED;
+  // The verified chain has a certificate from an intermediate store, or one
+  // fetched from a caIssuers URL (a chain the server completed).
+  bool completed_from_intermediate_store = false;
+  bool completed_by_aia_fetch = false;
+};
+
 class DecisionObserver {
  public:
   virtual ~DecisionObserver() = default;
-  // A verdict was returned: `verdict` holds the response's verdict fields
-  // (pki::FillVerdict's), decided under policy `policy_name`.
-  virtual void OnDecision(const std::string& policy_name, const v1::VerifyResponse& verdict,
+  // A verdict was returned, decided under policy `policy_name`.
+  virtual void OnDecision(const std::string& policy_name, const DecisionSummary& summary,
                           const pki::SearchStats& stats, absl::Duration latency) = 0;
   // The request was refused with an RPC error (INVALID_ARGUMENT, NOT_FOUND, ...).
   virtual void OnRequestError(absl::StatusCode code) = 0;
@@ -44,7 +53,7 @@ class Metrics : public DecisionObserver {
   // kept but not served (tests read them with Scrape()).
   static absl::StatusOr<std::unique_ptr<Metrics>> Create(const std::string& listen_address);
 
-  void OnDecision(const std::string& policy_name, const v1::VerifyResponse& verdict,
+  void OnDecision(const std::string& policy_name, const DecisionSummary& summary,
                   const pki::SearchStats& stats, absl::Duration latency) override;
   void OnRequestError(absl::StatusCode code) override;
   void OnAuditFailure() override;

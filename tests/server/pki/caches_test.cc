@@ -236,8 +236,8 @@ TEST(ResultCacheTest, SearchLimitResultsAreNotCached) {
 }
 
 // A cached result's verdict is rendered once, by whichever call asks first,
-// and shared by every hit; the bytes are the message's, which is what
-// FillVerdict makes. An uncached result gets a fresh rendering.
+// and shared by every hit; the bytes parse to the message FillVerdict makes.
+// An uncached result gets a fresh rendering, and so does a rejected one.
 TEST(ResultCacheTest, RenderedVerdictIsSharedByHitsAndMatchesFillVerdict) {
   const TestCert root = MustIssue(RootSpec("Root"), nullptr);
   const TestCert ica = MustIssue(IntermediateSpec("ICA"), &root);
@@ -255,7 +255,6 @@ TEST(ResultCacheTest, RenderedVerdictIsSharedByHitsAndMatchesFillVerdict) {
 
   v1::VerifyResponse filled;
   FillVerdict(first, &filled);
-  EXPECT_EQ(from_hit->message.SerializeAsString(), filled.SerializeAsString());
   v1::VerifyResponse parsed;
   ASSERT_TRUE(parsed.ParseFromString(from_hit->bytes));
   EXPECT_EQ(parsed.SerializeAsString(), filled.SerializeAsString());
@@ -268,6 +267,18 @@ TEST(ResultCacheTest, RenderedVerdictIsSharedByHitsAndMatchesFillVerdict) {
   const std::shared_ptr<const RenderedVerdict> fresh = RenderVerdict(alone);
   EXPECT_NE(fresh.get(), from_hit.get());
   EXPECT_EQ(fresh->bytes, from_hit->bytes);
+
+  // Rejected (wrong name): the best attempted chain, with its error.
+  const VerifyResult rejected =
+      VerifyChain(InputFor({ica.der, leaf.der}, "b.example", t), uncached);
+  ASSERT_FALSE(rejected.trusted);
+  ASSERT_FALSE(rejected.errors.empty());
+  v1::VerifyResponse rejected_filled;
+  FillVerdict(rejected, &rejected_filled);
+  ASSERT_GT(rejected_filled.best_attempted_chain_size(), 0);
+  v1::VerifyResponse rejected_parsed;
+  ASSERT_TRUE(rejected_parsed.ParseFromString(RenderVerdict(rejected)->bytes));
+  EXPECT_EQ(rejected_parsed.SerializeAsString(), rejected_filled.SerializeAsString());
 }
 
 }  // namespace

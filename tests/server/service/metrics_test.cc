@@ -32,12 +32,11 @@ std::string HttpGet(int port, const std::string& path) {
   return response;
 }
 
-// A response's verdict fields (the policy name comes separately).
-v1::VerifyResponse Verdict(v1::Verdict verdict, v1::Status status) {
-  v1::VerifyResponse r;
-  r.set_verdict(verdict);
-  r.set_status(status);
-  return r;
+DecisionSummary Summary(v1::Verdict verdict, v1::Status status) {
+  DecisionSummary summary;
+  summary.verdict = verdict;
+  summary.status = status;
+  return summary;
 }
 
 TEST(MetricsTest, CountsDecisionsErrorsAndAuditFailures) {
@@ -46,9 +45,10 @@ TEST(MetricsTest, CountsDecisionsErrorsAndAuditFailures) {
   pki::SearchStats stats;
   stats.iterations = 3;
   stats.signature_checks = 2;
-  (*metrics)->OnDecision("fleet", Verdict(v1::TRUSTED, v1::OK), stats, absl::Milliseconds(2));
-  (*metrics)->OnDecision("fleet", Verdict(v1::TRUSTED, v1::OK), stats, absl::Milliseconds(3));
-  (*metrics)->OnDecision("fleet", Verdict(v1::REJECTED, v1::EXPIRED), stats, absl::Milliseconds(1));
+  (*metrics)->OnDecision("fleet", Summary(v1::TRUSTED, v1::OK), stats, absl::Milliseconds(2));
+  (*metrics)->OnDecision("fleet", Summary(v1::TRUSTED, v1::OK), stats, absl::Milliseconds(3));
+  (*metrics)->OnDecision(
+      "fleet", Summary(v1::REJECTED, v1::EXPIRED), stats, absl::Milliseconds(1));
   (*metrics)->OnRequestError(absl::StatusCode::kInvalidArgument);
   (*metrics)->OnAuditFailure();
   (*metrics)->SetPolicy("v1+abc", 2, absl::FromUnixSeconds(1900000000));
