@@ -114,12 +114,11 @@ EvpPkeyPtr DecodePublicKey(X509_PUBKEY* pub, absl::string_view spki) {
 }  // namespace
 
 const std::string& Certificate::DetailsBytes(DetailsRenderer render) const {
-  std::call_once(details_once_, [&] {
+  return details_bytes_.Get([&](std::string* bytes) {
     v1::CertificateDetails details;
     render(*this, &details);
-    details_bytes_ = details.SerializeAsString();
+    *bytes = details.SerializeAsString();
   });
-  return details_bytes_;
 }
 
 bool Asn1TimeToAbsl(const ASN1_TIME* t, absl::Time* out) {

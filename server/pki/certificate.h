@@ -5,7 +5,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,6 +13,7 @@
 #include "absl/time/time.h"
 #include "server/pki/cert_errors.h"
 #include "server/pki/general_names.h"
+#include "server/pki/lazy.h"
 #include "server/pki/openssl_util.h"
 
 namespace chainverify::pki {
@@ -132,10 +132,7 @@ class Certificate {
       name_constraints_;
   std::vector<std::string> unhandled_critical_extensions_;
   int signature_nid_ = 0;
-  // std::call_once, not absl's: ThreadSanitizer sees pthread_once's
-  // ordering, not that of Debian's uninstrumented Abseil.
-  mutable std::once_flag details_once_;
-  mutable std::string details_bytes_;
+  Lazy<std::string> details_bytes_;
 };
 
 // Converts an ASN1_TIME to absl::Time; false when unparsable.

@@ -250,8 +250,8 @@ std::shared_ptr<const RenderedVerdict> RenderVerdict(const VerifyResult& result)
     }
   };
   if (result.rendered != nullptr) {
-    std::call_once(result.rendered->once, render, result.rendered.get());
-    return result.rendered;
+    // Shares the cached result's ownership.
+    return std::shared_ptr<const RenderedVerdict>(result.rendered, &result.rendered->Get(render));
   }
   auto fresh = std::make_shared<RenderedVerdict>();
   render(fresh.get());

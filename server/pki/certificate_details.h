@@ -5,7 +5,6 @@
 #define CHAINVERIFY_SERVER_PKI_CERTIFICATE_DETAILS_H_
 
 #include <memory>
-#include <mutex>
 
 #include "chainverify/v1/verifier.pb.h"
 #include "server/pki/verifier.h"

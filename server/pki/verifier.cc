@@ -143,7 +143,7 @@ VerifyResult VerifyChain(const VerifyInput& input, const VerifyPolicy& policy) {
   // The rendered verdict, once rendered: each chain certificate's DER and
   // details, as a message and serialized (about 1 KB of details each).
   for (const ChainEntry& entry : result.chain) cost += 2 * (entry.certificate->der().size() + 1024);
-  result.rendered = std::make_shared<RenderedVerdict>();
+  result.rendered = std::make_shared<Lazy<RenderedVerdict>>();
 
   auto entry = std::make_shared<CachedResult>();
   entry->scope = policy.result_cache_scope;

@@ -5,7 +5,6 @@
 #define CHAINVERIFY_SERVER_PKI_VERIFIER_H_
 
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -13,6 +12,7 @@
 #include "server/pki/caches.h"
 #include "server/pki/cert_errors.h"
 #include "server/pki/certificate.h"
+#include "server/pki/lazy.h"
 #include "server/pki/policy_rules.h"
 #include "server/pki/path_builder.h"
 #include "server/pki/trust_store.h"
@@ -70,9 +70,6 @@ struct ChainEntry {
 // Rendered at most once per cached result and shared by every copy of it, so
 // that a cache hit is answered without building a message again.
 struct RenderedVerdict {
-  // std::call_once, not absl's: ThreadSanitizer sees pthread_once's ordering,
-  // not that of Debian's uninstrumented Abseil.
-  std::once_flag once;
   std::string bytes;
 };
 
@@ -98,7 +95,7 @@ struct VerifyResult {
   bool from_result_cache = false;
   // Set (unrendered) on results VerifyChain caches; shared with the cache's
   // copy. Null for a result that is not cached.
-  std::shared_ptr<RenderedVerdict> rendered;
+  std::shared_ptr<Lazy<RenderedVerdict>> rendered;
 };
 
 // Builds and validates a path for `input` under `policy`. Never fails as a
