@@ -139,7 +139,6 @@ void DescribeTrustSource(const TrustSource& source, const std::string& label,
   out->set_label(IsValidUtf8(label) ? label : absl::CHexEscape(label));
 }
 
-
 v1::RevocationResult::State ToProto(RevocationNote::State state) {
   switch (state) {
     case RevocationNote::State::kGood: return v1::RevocationResult::GOOD;

@@ -140,9 +140,9 @@ VerifyResult VerifyChain(const VerifyInput& input, const VerifyPolicy& policy) {
   for (const std::string& der : input.certificates) cost += der.size();
   for (const CertError& e : result.errors) cost += sizeof(CertError) + e.diagnostic.size();
   cost += result.chain.size() * sizeof(ChainEntry);
-  // The rendered verdict, once rendered: each chain certificate's DER and
-  // details, as a message and serialized (about 1 KB of details each).
-  for (const ChainEntry& entry : result.chain) cost += 2 * (entry.certificate->der().size() + 1024);
+  // The verdict's bytes, once rendered: a copy of each chain certificate's
+  // serialized details (its DER and about 1 KB of names and fingerprints).
+  for (const ChainEntry& entry : result.chain) cost += entry.certificate->der().size() + 1024;
   result.rendered = std::make_shared<Lazy<RenderedVerdict>>();
 
   auto entry = std::make_shared<CachedResult>();
