@@ -3,7 +3,6 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
-#include <cstring>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -96,10 +95,8 @@ std::string NewDecisionId() {
     used = 0;
   }
   const absl::string_view id(reinterpret_cast<char*>(pool + used), kIdBytes);
-  used += kIdBytes;
-  std::string hex = pki::HexEncode(id);
-  std::memset(pool + used - kIdBytes, 0, kIdBytes);  // Handed out once.
-  return hex;
+  used += kIdBytes;  // Each id is handed out once: the pool is refilled, not rewound.
+  return pki::HexEncode(id);
 }
 
 absl::Status Decider::CheckShape(const v1::VerifyRequest& request) const {

@@ -24,7 +24,6 @@
 
 namespace chainverify::service {
 
-// What the decider reports; implemented by Metrics, and by tests.
 // What the metrics count of a returned verdict.
 struct DecisionSummary {
   v1::Verdict verdict = v1::VERDICT_UNSPECIFIED;
@@ -35,6 +34,7 @@ struct DecisionSummary {
   bool completed_by_aia_fetch = false;
 };
 
+// What the decider reports; implemented by Metrics, and by tests.
 class DecisionObserver {
  public:
   virtual ~DecisionObserver() = default;

@@ -1,6 +1,5 @@
 #include "server/service/verifier_service.h"
 
-#include <google/protobuf/arena.h>
 #include <grpc/grpc_security_constants.h>
 #include <grpcpp/support/proto_buffer_reader.h>
 #include <grpcpp/support/proto_buffer_writer.h>
@@ -166,7 +165,7 @@ grpc::ByteBuffer Serialized(const Decision& decision) {
                   [](void* shared) { delete static_cast<Shared*>(shared); },
                   new Shared(decision.verdict)),
   };
-  return grpc::ByteBuffer(slices, verdict.empty() ? 1 : 2);
+  return grpc::ByteBuffer(slices, 2);
 }
 
 // Reads requests one at a time and answers each before reading the next, so
@@ -252,33 +251,16 @@ std::vector<std::string> PropertyValues(const grpc::AuthContext& auth, const cha
 }
 
 // One unary call's request, decision and the response's bytes, alive until
-// the decision's callback hands the bytes to gRPC. The request lives on an
-// arena whose first block comes with the call (one allocation for the
-// message and its fields, one free).
+// the decision's callback hands the bytes to gRPC.
 class UnaryCall {
  public:
-  UnaryCall()
-      : arena_(ArenaOptionsWith(first_block_, sizeof(first_block_))),
-        request_(google::protobuf::Arena::CreateMessage<v1::VerifyRequest>(&arena_)) {}
-
-  const v1::VerifyRequest& request() const { return *request_; }
-  v1::VerifyRequest* mutable_request() { return request_; }
+  const v1::VerifyRequest& request() const { return request_; }
+  v1::VerifyRequest* mutable_request() { return &request_; }
   Decision* decision() { return &decision_; }
   grpc::ByteBuffer* response_bytes() { return &response_bytes_; }
 
  private:
-  static google::protobuf::ArenaOptions ArenaOptionsWith(char* block, size_t size) {
-    google::protobuf::ArenaOptions options;
-    options.initial_block = block;
-    options.initial_block_size = size;
-    return options;
-  }
-
-  // The message and its fields' headers; the certificates' bytes are the
-  // strings' own allocations.
-  alignas(8) char first_block_[2 * 1024];
-  google::protobuf::Arena arena_;
-  v1::VerifyRequest* const request_;
+  v1::VerifyRequest request_;
   Decision decision_;
   grpc::ByteBuffer response_bytes_;
 };
