@@ -31,6 +31,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <list>
 #include <memory>
 #include <optional>
@@ -85,19 +86,24 @@ class ShardedLru {
     // An entry larger than a shard's share would evict everything for nothing.
     if (cost > shard_capacity_) return;
     Shard& s = ShardFor(key);
+    // Entries leaving the cache are destroyed after the lock is released
+    // (declared before it): freeing a parsed certificate's OpenSSL objects
+    // takes about as long as parsing it, and other requests wait for the
+    // shard meanwhile.
+    std::list<Entry> removed;
     absl::MutexLock lock(&s.mu);
     if (auto it = s.index.find(key); it != s.index.end()) {
       if (!replace) return;  // A concurrent request got here first.
       auto node = it->second;
       s.used -= node->cost;
       s.index.erase(it);
-      s.lru.erase(node);
+      removed.splice(removed.end(), s.lru, node);
     }
     while (s.used + cost > shard_capacity_ && !s.lru.empty()) {
       Entry& victim = s.lru.back();
       s.used -= victim.cost;
       s.index.erase(absl::string_view(victim.key));
-      s.lru.pop_back();
+      removed.splice(removed.end(), s.lru, std::prev(s.lru.end()));
       ++s.evictions;
     }
     s.lru.push_front(Entry{std::string(key), std::move(value), cost});
