@@ -32,6 +32,7 @@
 #include "absl/time/time.h"
 #include "server/pki/certificate.h"
 #include "server/pki/crl.h"
+#include "server/pki/der.h"
 #include "tests/testutil/test_pki.h"
 
 namespace chainverify {
@@ -40,6 +41,7 @@ namespace {
 using pki::Certificate;
 using pki::CertificatePtr;
 using pki::CrlSet;
+using pki::DerTlv;
 using testing::MustIssue;
 using testing::TestCert;
 
@@ -57,21 +59,6 @@ size_t ResidentBytes() {
   return resident * static_cast<size_t>(sysconf(_SC_PAGESIZE));
 }
 
-std::string Tlv(uint8_t tag, absl::string_view content) {
-  std::string out(1, static_cast<char>(tag));
-  const size_t n = content.size();
-  if (n < 0x80) {
-    out.push_back(static_cast<char>(n));
-  } else {
-    std::string len;
-    for (size_t v = n; v != 0; v >>= 8) len.insert(len.begin(), static_cast<char>(v & 0xff));
-    out.push_back(static_cast<char>(0x80 | len.size()));
-    out += len;
-  }
-  out.append(content.data(), content.size());
-  return out;
-}
-
 std::string NameDer(const X509_NAME* name) {
   unsigned char* der = nullptr;
   const int len = i2d_X509_NAME(name, &der);
@@ -84,23 +71,23 @@ std::string NameDer(const X509_NAME* name) {
 // contents) in the given order, every fourth with a reasonCode, built as DER
 // directly: OpenSSL's X509_CRL_add0_revoked + i2d would take minutes.
 std::string BuildCrl(const TestCert& ca, const std::vector<std::string>& serials) {
-  const std::string alg = Tlv(0x30, Tlv(0x06, "\x2a\x86\x48\xce\x3d\x04\x03\x02"));
-  const std::string this_update = Tlv(0x17, "250601000000Z");
-  const std::string next_update = Tlv(0x17, "350601000000Z");
-  const std::string reason = Tlv(
-      0x30, Tlv(0x30, Tlv(0x06, "\x55\x1d\x15") + Tlv(0x04, Tlv(0x0a, "\x01"))));
+  const std::string alg = DerTlv(0x30, DerTlv(0x06, "\x2a\x86\x48\xce\x3d\x04\x03\x02"));
+  const std::string this_update = DerTlv(0x17, "250601000000Z");
+  const std::string next_update = DerTlv(0x17, "350601000000Z");
+  const std::string reason = DerTlv(
+      0x30, DerTlv(0x30, DerTlv(0x06, "\x55\x1d\x15") + DerTlv(0x04, DerTlv(0x0a, "\x01"))));
   std::string entries;
   entries.reserve(serials.size() * 52);
   for (size_t i = 0; i < serials.size(); ++i) {
-    std::string entry = Tlv(0x02, serials[i]) + this_update;
+    std::string entry = DerTlv(0x02, serials[i]) + this_update;
     if (i % 4 == 0) entry += reason;
-    entries += Tlv(0x30, entry);
+    entries += DerTlv(0x30, entry);
   }
-  const std::string extensions = Tlv(
-      0xa0, Tlv(0x30, Tlv(0x30, Tlv(0x06, "\x55\x1d\x14") + Tlv(0x04, Tlv(0x02, "\x07")))));
+  const std::string extensions = DerTlv(
+      0xa0, DerTlv(0x30, DerTlv(0x30, DerTlv(0x06, "\x55\x1d\x14") + DerTlv(0x04, DerTlv(0x02, "\x07")))));
   const std::string tbs =
-      Tlv(0x30, Tlv(0x02, std::string(1, '\x01')) + alg + NameDer(X509_get_subject_name(ca.x509())) +
-                    this_update + next_update + Tlv(0x30, entries) + extensions);
+      DerTlv(0x30, DerTlv(0x02, std::string(1, '\x01')) + alg + NameDer(X509_get_subject_name(ca.x509())) +
+                    this_update + next_update + DerTlv(0x30, entries) + extensions);
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   size_t sig_len = 0;
   std::string sig;
@@ -115,7 +102,7 @@ std::string BuildCrl(const TestCert& ca, const std::vector<std::string>& serials
                  reinterpret_cast<const unsigned char*>(tbs.data()), tbs.size());
   sig.resize(sig_len);
   EVP_MD_CTX_free(ctx);
-  return Tlv(0x30, tbs + alg + Tlv(0x03, std::string(1, '\0') + sig));
+  return DerTlv(0x30, tbs + alg + DerTlv(0x03, std::string(1, '\0') + sig));
 }
 
 std::string Hex(absl::string_view bytes) {

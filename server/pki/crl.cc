@@ -24,6 +24,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/civil_time.h"
+#include "server/pki/der.h"
 
 namespace chainverify::pki {
 namespace {
@@ -692,22 +693,8 @@ bool SplitCrl(absl::string_view der, CrlLayout* out) {
     }
     ++position;
   }
-  auto tlv = [](uint8_t t, absl::string_view content) {
-    std::string out(1, static_cast<char>(t));
-    const size_t n = content.size();
-    if (n < 0x80) {
-      out.push_back(static_cast<char>(n));
-    } else {
-      std::string len;
-      for (size_t v = n; v != 0; v >>= 8) len.insert(len.begin(), static_cast<char>(v & 0xff));
-      out.push_back(static_cast<char>(0x80 | len.size()));
-      out.append(len);
-    }
-    out.append(content.data(), content.size());
-    return out;
-  };
-  out->skeleton = tlv(kTagSequence, absl::StrCat(tlv(kTagSequence, tbs_without_entries),
-                                                 outer_alg, signature));
+  out->skeleton = DerTlv(kTagSequence, absl::StrCat(DerTlv(kTagSequence, tbs_without_entries),
+                                                    outer_alg, signature));
   return true;
 }
 
