@@ -74,8 +74,8 @@ std::string BuildCrl(const TestCert& ca, const std::vector<std::string>& serials
   const std::string alg = DerTlv(0x30, DerTlv(0x06, "\x2a\x86\x48\xce\x3d\x04\x03\x02"));
   const std::string this_update = DerTlv(0x17, "250601000000Z");
   const std::string next_update = DerTlv(0x17, "350601000000Z");
-  const std::string reason = DerTlv(
-      0x30, DerTlv(0x30, DerTlv(0x06, "\x55\x1d\x15") + DerTlv(0x04, DerTlv(0x0a, "\x01"))));
+  const std::string reason =
+      DerTlv(0x30, DerTlv(0x30, DerTlv(0x06, "\x55\x1d\x15") + DerTlv(0x04, DerTlv(0x0a, "\x01"))));
   std::string entries;
   entries.reserve(serials.size() * 52);
   for (size_t i = 0; i < serials.size(); ++i) {
@@ -83,11 +83,12 @@ std::string BuildCrl(const TestCert& ca, const std::vector<std::string>& serials
     if (i % 4 == 0) entry += reason;
     entries += DerTlv(0x30, entry);
   }
-  const std::string extensions = DerTlv(
-      0xa0, DerTlv(0x30, DerTlv(0x30, DerTlv(0x06, "\x55\x1d\x14") + DerTlv(0x04, DerTlv(0x02, "\x07")))));
-  const std::string tbs =
-      DerTlv(0x30, DerTlv(0x02, std::string(1, '\x01')) + alg + NameDer(X509_get_subject_name(ca.x509())) +
-                    this_update + next_update + DerTlv(0x30, entries) + extensions);
+  const std::string extensions =
+      DerTlv(0xa0, DerTlv(0x30, DerTlv(0x30, DerTlv(0x06, "\x55\x1d\x14") +
+                                                 DerTlv(0x04, DerTlv(0x02, "\x07")))));
+  const std::string tbs = DerTlv(0x30, DerTlv(0x02, std::string(1, '\x01')) + alg +
+                                           NameDer(X509_get_subject_name(ca.x509())) + this_update +
+                                           next_update + DerTlv(0x30, entries) + extensions);
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   size_t sig_len = 0;
   std::string sig;
