@@ -105,7 +105,7 @@ CrlSignerAnswer PathCrlSignerResolver::Search(const CrlSignatureQuery& query,
     const PeerName no_name;  // Outlives the validator, which keeps a reference.
     ChainValidator validator(*context_->options, KeyPurpose::kServerAuth, no_name,
                              context_->time);
-    validator.SetCrlSignerAnchor(&anchor);
+    validator.SetCrlSignerAnchor(&anchor, rules_);
     IssuerSources sources;  // No AIA chasing for CRL signers.
     if (context_->issuers != nullptr) sources.intermediates = context_->issuers->intermediates;
     PathBuilderResult built =

@@ -19,9 +19,16 @@
 //     name checks) that ends at the same trust anchor as the certificate's
 //     path.
 // The signer searches share the request's SearchBudget with the chain's own
-// search: one SearchLimits budget per request. They chase no AIA URLs, and
-// the signer's path is not itself checked for revocation (that would
-// recurse; RFC 5280 leaves the depth to the implementation).
+// search: one SearchLimits budget per request. They chase no AIA URLs.
+//
+// The signer's path is checked against the policy's denylist and revocation
+// sources too (CrlSignerPathRules), one level deep: the CRLs about the
+// signer's path must be signed by each certificate's own issuer key, since
+// resolving their signers in turn would recurse (RFC 5280 leaves the depth
+// to the implementation). Only a definite answer refuses a signer (revoked,
+// denylisted); an unknown status does not, as the CA's new-with-old link
+// certificate after a rollover is covered only by the new key's CRL, the
+// very CRL being judged.
 //
 // Answers are memoized per request by (CRL, anchor).
 #ifndef CHAINVERIFY_SERVER_PKI_CRL_SIGNER_H_
@@ -59,11 +66,25 @@ struct CrlSignerContext {
   std::map<std::pair<const void*, const TrustAnchor*>, CrlSignerAnswer> memo;
 };
 
-// Resolves CRL signers for the certificates of one candidate path.
+// The policy's rules for a CRL signer's own path; ChainValidator, which
+// holds the policy, implements it.
+class CrlSignerPathRules {
+ public:
+  virtual ~CrlSignerPathRules() = default;
+  // Adds an error for each certificate of `path` (the signer first, the
+  // anchor last) that the policy's denylist lists or a revocation source
+  // says is revoked, asking no CRL signer but each issuer's own key.
+  virtual void CheckCrlSignerPath(const std::vector<PathElement>& path, absl::Time now,
+                                  CertErrors* errors) const = 0;
+};
+
+// Resolves CRL signers for the certificates of one candidate path. `rules`
+// (may be null: no revocation check of signer paths) must outlive it.
 class PathCrlSignerResolver : public CrlSignerResolver {
  public:
-  PathCrlSignerResolver(CrlSignerContext* context, const std::vector<PathElement>& path)
-      : context_(context), path_(path) {}
+  PathCrlSignerResolver(CrlSignerContext* context, const std::vector<PathElement>& path,
+                        const CrlSignerPathRules* rules)
+      : context_(context), path_(path), rules_(rules) {}
 
   CrlSignerAnswer Resolve(const CrlSignatureQuery& query) override;
 
@@ -72,6 +93,7 @@ class PathCrlSignerResolver : public CrlSignerResolver {
 
   CrlSignerContext* const context_;
   const std::vector<PathElement>& path_;
+  const CrlSignerPathRules* const rules_;
 };
 
 }  // namespace chainverify::pki

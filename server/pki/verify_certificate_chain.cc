@@ -218,6 +218,31 @@ RevocationCheck ChainValidator::CheckRevocation(const Certificate& cert,
   return none;
 }
 
+void ChainValidator::CheckCrlSignerPath(const std::vector<PathElement>& path, absl::Time now,
+                                        CertErrors* errors) const {
+  // The CA side of a chain: under revocation_leaf_only it is not checked.
+  const bool check_revocation =
+      rules_->ChecksRevocation(/*has_stapled_ocsp=*/false) && !rules_->revocation_leaf_only;
+  const int anchor_index = static_cast<int>(path.size()) - 1;
+  for (int i = 0; i < anchor_index; ++i) {
+    const Certificate& cert = *path[i].certificate;
+    const Certificate& issuer = *path[i + 1].certificate;
+    if (rules_->denylist != nullptr) {
+      if (std::optional<std::string> why = rules_->denylist->Check(cert, &issuer)) {
+        errors->Add(kDenylisted, i, *why);
+        continue;
+      }
+    }
+    if (!check_revocation) continue;
+    // No CRL signer resolution here: one level deep (crl_signer.h).
+    const RevocationCheck check =
+        CheckRevocation(cert, issuer, /*is_leaf=*/false, now, /*signers=*/nullptr);
+    if (check.state == RevocationState::kRevoked) {
+      errors->Add(kRevoked, i, absl::StrCat(check.diagnostic, " (", check.source, ")"));
+    }
+  }
+}
+
 void ChainValidator::CheckPolicyRules(const std::vector<PathElement>& path, absl::Time now,
                                       CertErrors* errors) const {
   const int anchor_index = static_cast<int>(path.size()) - 1;
@@ -266,7 +291,7 @@ void ChainValidator::CheckPolicyRules(const std::vector<PathElement>& path, absl
   const bool check_revocation = rules_->ChecksRevocation(has_staple);
   std::vector<std::pair<int, std::string>> unknown;  // (chain index, why)
   std::optional<PathCrlSignerResolver> signers;
-  if (crl_signers_ != nullptr) signers.emplace(crl_signers_, path);
+  if (crl_signers_ != nullptr) signers.emplace(crl_signers_, path, this);
   for (int i = 0; i <= anchor_index; ++i) {
     const Certificate* issuer = i < anchor_index ? path[i + 1].certificate.get() : nullptr;
     if (rules_->denylist != nullptr) {
@@ -495,6 +520,9 @@ void ChainValidator::Validate(const std::vector<PathElement>& path, CertErrors* 
   // Policy rules last, so a path failing for other reasons costs no
   // revocation work.
   if (rules_ != nullptr && !errors->HasError()) CheckPolicyRules(path, now, errors);
+  if (crl_signer_path_rules_ != nullptr && !errors->HasError()) {
+    crl_signer_path_rules_->CheckCrlSignerPath(path, now, errors);
+  }
 
   // Certificate policies (RFC 5280 6.1.3 (d)-(f), 6.1.4, 6.1.5).
   std::vector<const Certificate*> certs;

@@ -33,7 +33,7 @@
 
 namespace chainverify::pki {
 
-class ChainValidator : public PathValidator {
+class ChainValidator : public PathValidator, public CrlSignerPathRules {
  public:
   ChainValidator(const ValidationOptions& options, KeyPurpose purpose,
                  const PeerName& peer_name, absl::Time time)
@@ -59,10 +59,20 @@ class ChainValidator : public PathValidator {
   // 6.3.3 (f)): path[0] is the signer, which needs cRLSign when it has a
   // keyUsage and is not judged as a TLS certificate (no purpose, name or
   // issuance-profile checks on it, no purpose checks on its CAs), and the
-  // path must end at `anchor`. Policy rules are not applied.
-  void SetCrlSignerAnchor(const TrustAnchor* anchor) { crl_signer_anchor_ = anchor; }
+  // path must end at `anchor`. Instead of the policy rules, `path_rules`
+  // (may be null) applies to the path; it must outlive the validator.
+  void SetCrlSignerAnchor(const TrustAnchor* anchor, const CrlSignerPathRules* path_rules) {
+    crl_signer_anchor_ = anchor;
+    crl_signer_path_rules_ = path_rules;
+  }
 
   void Validate(const std::vector<PathElement>& path, CertErrors* errors) override;
+
+  // The policy's denylist and, unless it checks only leaves, its revocation
+  // sources, for the path of a CRL signer this validator's path relies on.
+  // Needs SetPolicyRules.
+  void CheckCrlSignerPath(const std::vector<PathElement>& path, absl::Time now,
+                          CertErrors* errors) const override;
 
  private:
   const ValidationOptions& options_;
@@ -74,6 +84,7 @@ class ChainValidator : public PathValidator {
   const TrustStore* trust_store_ = nullptr;
   CrlSignerContext* crl_signers_ = nullptr;
   const TrustAnchor* crl_signer_anchor_ = nullptr;
+  const CrlSignerPathRules* crl_signer_path_rules_ = nullptr;
 
   // The revocation answer for path[i] from the configured sources, in order:
   // pushed CRLs, the stapled OCSP response (leaf), fetched OCSP, fetched CRLs.

@@ -7,10 +7,12 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "server/pki/crl.h"
+#include "server/pki/denylist.h"
 #include "server/pki/hostname_match.h"
 #include "server/pki/verifier.h"
 #include "tests/testutil/parsed_certificate.h"
@@ -104,12 +106,19 @@ struct Outcome {
   RevocationNote leaf;  // The leaf's revocation note.
 };
 
+// What the policy checks besides the pushed CRLs.
+struct Checks {
+  bool leaf_only = true;  // Revocation of the leaf only, or of every certificate.
+  std::shared_ptr<const Denylist> denylist;
+};
+
 // Verifies `uploads` against Root (and Other Root) with `crls` pushed,
-// `crl_certificates` next to them, hard-fail for the leaf only.
+// `crl_certificates` next to them, hard-fail for the leaf only (or as
+// `checks` says).
 Outcome Verify(const std::vector<const TestCert*>& uploads, std::vector<std::string> crls,
                const std::vector<const TestCert*>& crl_certificates = {},
                const TestCert* anchor = nullptr,
-               std::optional<SearchLimits> limits = std::nullopt) {
+               std::optional<SearchLimits> limits = std::nullopt, const Checks& checks = {}) {
   const Pki& pki = TestPki();
   VerifyInput input;
   for (const TestCert* cert : uploads) input.certificates.push_back(cert->der);
@@ -127,7 +136,8 @@ Outcome Verify(const std::vector<const TestCert*>& uploads, std::vector<std::str
   for (const TestCert* cert : crl_certificates) certs->push_back(Parsed(*cert));
   policy.rules.crl_certificates = certs;
   policy.rules.revocation_hard_fail = true;
-  policy.rules.revocation_leaf_only = true;
+  policy.rules.revocation_leaf_only = checks.leaf_only;
+  policy.rules.denylist = checks.denylist;
   Outcome out;
   out.result = VerifyChain(input, policy);
   for (const RevocationNote& note : out.result.revocation) {
@@ -204,6 +214,81 @@ TEST(CrlSignerTest, SignerUnderAnotherAnchorIsRefused) {
   EXPECT_FALSE(r.result.trusted);
   EXPECT_EQ(r.leaf.state, State::kUnknown);
   EXPECT_TRUE(absl::StrContains(r.leaf.detail, "another trust anchor")) << r.leaf.detail;
+}
+
+// --- The signer's own path is checked too (one level deep) -----------------
+
+// As Verify, with hard-fail revocation of every certificate but the anchor.
+Outcome VerifyWholeChain(const std::vector<const TestCert*>& uploads,
+                         std::vector<std::string> crls,
+                         const std::vector<const TestCert*>& crl_certificates,
+                         std::shared_ptr<const Denylist> denylist = nullptr) {
+  return Verify(uploads, std::move(crls), crl_certificates, nullptr, std::nullopt,
+                {.leaf_only = false, .denylist = std::move(denylist)});
+}
+
+TEST(CrlSignerTest, SignerThatItsIssuerRevokedIsRefused) {
+  const Pki& p = TestPki();
+  // Root's own CRL revokes the CRL-signing certificate: what its key signs
+  // about the leaf no longer counts.
+  const std::string root_crl = Crl(p.root, {p.crl_signer.serial_hex()});
+  Outcome r = VerifyWholeChain({&p.leaf_old, &p.ca_old}, {Crl(p.crl_signer, {}), root_crl},
+                               {&p.crl_signer});
+  EXPECT_FALSE(r.result.trusted);
+  EXPECT_EQ(r.result.status, ::chainverify::v1::REVOCATION_UNKNOWN);
+  EXPECT_EQ(r.leaf.state, State::kUnknown);
+  EXPECT_TRUE(absl::StrContains(r.leaf.detail, "revocation.revoked")) << r.leaf.detail;
+  EXPECT_TRUE(absl::StrContains(r.leaf.detail, "crl:CN=Root")) << r.leaf.detail;
+
+  // Root's CRL without it: the signer stands, for a good leaf and a revoked one.
+  const std::string clean_root_crl = Crl(p.root, {"ABCD"});
+  Outcome good = VerifyWholeChain({&p.leaf_old, &p.ca_old},
+                                  {Crl(p.crl_signer, {}), clean_root_crl}, {&p.crl_signer});
+  EXPECT_TRUE(good.result.trusted) << good.leaf.detail;
+  EXPECT_EQ(good.leaf.state, State::kGood) << good.leaf.detail;
+  Outcome revoked = VerifyWholeChain({&p.leaf_old, &p.ca_old},
+                                     {Crl(p.crl_signer, {"1001"}), clean_root_crl},
+                                     {&p.crl_signer});
+  EXPECT_EQ(revoked.leaf.state, State::kRevoked) << revoked.leaf.detail;
+}
+
+TEST(CrlSignerTest, LeafOnlyPolicyDoesNotCheckTheSignersPath) {
+  const Pki& p = TestPki();
+  // The policy checks no CA-side certificate, so neither the signer's.
+  const std::string root_crl = Crl(p.root, {p.crl_signer.serial_hex()});
+  Outcome r = Verify({&p.leaf_old, &p.ca_old}, {Crl(p.crl_signer, {}), root_crl},
+                     {&p.crl_signer});
+  EXPECT_TRUE(r.result.trusted) << r.leaf.detail;
+  EXPECT_EQ(r.leaf.state, State::kGood) << r.leaf.detail;
+}
+
+TEST(CrlSignerTest, DenylistedSignerIsRefused) {
+  const Pki& p = TestPki();
+  auto denylist = std::make_shared<Denylist>();
+  ASSERT_TRUE(
+      denylist->BlockSpki(absl::Base64Escape(Parsed(p.crl_signer)->spki_sha256())).ok());
+  const std::string root_crl = Crl(p.root, {});
+  Outcome r = VerifyWholeChain({&p.leaf_old, &p.ca_old}, {Crl(p.crl_signer, {}), root_crl},
+                               {&p.crl_signer}, denylist);
+  EXPECT_FALSE(r.result.trusted);
+  EXPECT_EQ(r.leaf.state, State::kUnknown);
+  EXPECT_TRUE(absl::StrContains(r.leaf.detail, "denylist")) << r.leaf.detail;
+}
+
+TEST(CrlSignerTest, UnknownStatusOfTheSignersPathDoesNotRefuseIt) {
+  const Pki& p = TestPki();
+  // After a rollover the CA publishes with its new key only. The signer's
+  // path is new-with-old <- CA (old key) <- Root; the only CRL about
+  // new-with-old is the new key's, the one being judged, so its status is
+  // unknown, and that does not refuse the signer. Root's CRL covers CA.
+  const std::string root_crl = Crl(p.root, {});
+  Outcome revoked = VerifyWholeChain({&p.leaf_old, &p.ca_old},
+                                     {Crl(p.ca_new, {"1001"}), root_crl}, {&p.new_with_old});
+  EXPECT_EQ(revoked.leaf.state, State::kRevoked) << revoked.leaf.detail;
+  Outcome good = VerifyWholeChain({&p.leaf_old, &p.ca_old}, {Crl(p.ca_new, {}), root_crl},
+                                  {&p.new_with_old});
+  EXPECT_TRUE(good.result.trusted) << good.leaf.detail;
+  EXPECT_EQ(good.leaf.state, State::kGood) << good.leaf.detail;
 }
 
 // --- Indirect CRLs --------------------------------------------------------
