@@ -64,6 +64,11 @@ class RevocationPolicyTest : public ::testing::Test {
     CertSpec revoked_inter = IntermediateSpec("Revoked CA");
     revoked_inter.crl_distribution_points = {crl_base + "root.crl"};
     p.revoked_inter = MustIssue(revoked_inter, &p.root);
+    // A CRL authority whose certificate Root has revoked (root.crl lists it).
+    CertSpec revoked_authority = IntermediateSpec("Revoked CRL Authority");
+    revoked_authority.key_usage = "critical,cRLSign";
+    revoked_authority.crl_distribution_points = {crl_base + "root.crl"};
+    p.revoked_authority = MustIssue(revoked_authority, &p.root);
     auto leaf_spec = [&](const std::string& name, const std::string& ocsp) {
       CertSpec s = LeafSpec(name, {name});
       s.ocsp_urls = {ocsp};
@@ -91,7 +96,7 @@ class RevocationPolicyTest : public ::testing::Test {
     mkdir(testing::TestTmpPath("www").c_str(), 0755);
     testing::WriteTestFile(testing::TestTmpPath("www/ca.crl"),
           *IssueCrl(p.inter, {p.revoked.serial_hex()}, now - absl::Hours(1), now + absl::Hours(24)));
-    testing::WriteTestFile(testing::TestTmpPath("www/root.crl"), *IssueCrl(p.root, {p.revoked_inter.serial_hex()},
+    testing::WriteTestFile(testing::TestTmpPath("www/root.crl"), *IssueCrl(p.root, {p.revoked_inter.serial_hex(), p.revoked_authority.serial_hex()},
                                          now - absl::Hours(1), now + absl::Hours(24)));
     testing::WriteTestFile(testing::TestTmpPath("stale.crl"),
           *IssueCrl(p.inter, {}, now - absl::Hours(48), now - absl::Hours(24)));
@@ -121,26 +126,43 @@ class RevocationPolicyTest : public ::testing::Test {
     authority_spec.key_usage = "critical,cRLSign";
     p.authority = MustIssue(authority_spec, &p.root);
     testing::WriteTestFile(testing::TestTmpPath("authority.pem"), p.authority.pem());
-    auto indirect_leaf = [&](const std::string& name) {
+    testing::WriteTestFile(testing::TestTmpPath("authorities.pem"),
+                           absl::StrCat(p.authority.pem(), p.revoked_authority.pem()));
+    auto indirect_leaf = [&](const std::string& name, const TestCert& authority,
+                             const std::string& url) {
       CertSpec s = LeafSpec(name, {name});
       s.raw_extensions.push_back(
-          {"2.5.29.31", false,
-           testing::CrlDistributionPointsDer({crl_base + "authority.crl"}, &p.authority)});
+          {"2.5.29.31", false, testing::CrlDistributionPointsDer({url}, &authority)});
       return MustIssue(s, &p.inter);
     };
-    p.indirect_good = indirect_leaf("indirect-good.example.com");
-    p.indirect_revoked = indirect_leaf("indirect-revoked.example.com");
-    testing::CrlSpec indirect_spec;
-    indirect_spec.this_update = now - absl::Hours(1);
-    indirect_spec.next_update = now + absl::Hours(24);
-    indirect_spec.idp.emplace().indirect = true;
-    indirect_spec.idp->uris = {crl_base + "authority.crl"};
-    testing::CrlEntrySpec entry;
-    entry.serial_hex = p.indirect_revoked.serial_hex();
-    entry.certificate_issuer = &p.inter;
-    indirect_spec.entries = {entry};
-    testing::WriteTestFile(testing::TestTmpPath("www/authority.crl"),
-                           *IssueCrl(p.authority, indirect_spec));
+    p.indirect_good =
+        indirect_leaf("indirect-good.example.com", p.authority, crl_base + "authority.crl");
+    p.indirect_revoked =
+        indirect_leaf("indirect-revoked.example.com", p.authority, crl_base + "authority.crl");
+    p.indirect_by_revoked_authority =
+        indirect_leaf("indirect-by-revoked.example.com", p.revoked_authority,
+                      crl_base + "revoked-authority.crl");
+    auto indirect_crl = [&](const std::string& url, std::vector<std::string> serials) {
+      testing::CrlSpec spec;
+      spec.this_update = now - absl::Hours(1);
+      spec.next_update = now + absl::Hours(24);
+      spec.idp.emplace().indirect = true;
+      spec.idp->uris = {url};
+      for (std::string& serial : serials) {
+        testing::CrlEntrySpec entry;
+        entry.serial_hex = std::move(serial);
+        entry.certificate_issuer = &p.inter;
+        spec.entries.push_back(entry);
+      }
+      return spec;
+    };
+    testing::WriteTestFile(
+        testing::TestTmpPath("www/authority.crl"),
+        *IssueCrl(p.authority, indirect_crl(crl_base + "authority.crl",
+                                            {p.indirect_revoked.serial_hex()})));
+    testing::WriteTestFile(
+        testing::TestTmpPath("www/revoked-authority.crl"),
+        *IssueCrl(p.revoked_authority, indirect_crl(crl_base + "revoked-authority.crl", {})));
 
     // A CRL whose freshestCRL names itself: fetched once, no loop.
     CertSpec self_spec = LeafSpec("self.example.com", {"self.example.com"});
@@ -190,6 +212,9 @@ class RevocationPolicyTest : public ::testing::Test {
               "policies { name: \"indirect\" ", store,
               "intermediate_stores { pem_file: \"authority.pem\" } ",
               "revocation { mode: HARD_FAIL fetch_crls: true leaf_only: true ", fetch, " } }\n",
+              "policies { name: \"indirect_whole_chain\" ", store,
+              "intermediate_stores { pem_file: \"authorities.pem\" } ",
+              "revocation { mode: HARD_FAIL fetch_crls: true ", fetch, " } }\n",
               "policies { name: \"crl_cap\" ", store,
               "revocation { mode: HARD_FAIL fetch_crls: true leaf_only: true fetch { ",
               "allowed_hosts: \"127.0.0.1\" allow_private_addresses: true max_crl_bytes: 64 } } }\n",
@@ -235,7 +260,8 @@ class RevocationPolicyTest : public ::testing::Test {
 
   struct Pki {
     TestCert root, inter, revoked_inter, good, revoked, unreachable, under_revoked_ca;
-    TestCert authority, indirect_good, indirect_revoked, self_named;
+    TestCert authority, revoked_authority, indirect_good, indirect_revoked,
+        indirect_by_revoked_authority, self_named;
   };
   static Pki* pki_;
   static testing::HelperProcess* ocsp_;
@@ -333,6 +359,26 @@ TEST_F(RevocationPolicyTest, FetchedIndirectCrl) {
   EXPECT_EQ(good.revocation(0).source(), "crl:CN=Revocation CRL Authority #1");
   v1::VerifyResponse revoked = Verify("indirect", pki_->indirect_revoked, pki_->inter);
   EXPECT_EQ(revoked.status(), v1::REVOKED) << revoked.DebugString();
+}
+
+TEST_F(RevocationPolicyTest, CrlAuthorityRevokedByItsIssuerIsNoSource) {
+  // Whole-chain policy: the CRL authority's own path is checked too. Root's
+  // CRL (fetched from the authority's distribution point) revokes "Revoked
+  // CRL Authority", so the indirect CRL it signed does not count, and the
+  // leaf's status is unknown under hard fail.
+  v1::VerifyResponse refused =
+      Verify("indirect_whole_chain", pki_->indirect_by_revoked_authority, pki_->inter);
+  EXPECT_EQ(refused.status(), v1::REVOCATION_UNKNOWN) << refused.DebugString();
+  ASSERT_GE(refused.revocation_size(), 1);
+  EXPECT_EQ(refused.revocation(0).state(), v1::RevocationResult::UNKNOWN);
+  EXPECT_TRUE(absl::StrContains(refused.revocation(0).detail(), "revocation.revoked"))
+      << refused.DebugString();
+  // The other authority has no distribution point: its status is unknown,
+  // which does not refuse it.
+  v1::VerifyResponse good = Verify("indirect_whole_chain", pki_->indirect_good, pki_->inter);
+  EXPECT_EQ(good.verdict(), v1::TRUSTED) << good.DebugString();
+  EXPECT_EQ(Verify("indirect_whole_chain", pki_->indirect_revoked, pki_->inter).status(),
+            v1::REVOKED);
 }
 
 TEST_F(RevocationPolicyTest, FetchedCrlOverTheCapIsRefusedWithTheReason) {
