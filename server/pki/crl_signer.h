@@ -21,12 +21,13 @@
 // The signer searches share the request's SearchBudget with the chain's own
 // search: one SearchLimits budget per request. They chase no AIA URLs.
 //
-// The signer's path is checked against the policy's denylist and revocation
-// sources too (CrlSignerPathRules), one level deep: the CRLs about the
+// The signer's path is checked against the trust store's distrust records,
+// the policy's denylist and its revocation sources too (CrlSignerPathRules),
+// one level deep: the CRLs about the
 // signer's path must be signed by each certificate's own issuer key, since
 // resolving their signers in turn would recurse (RFC 5280 leaves the depth
 // to the implementation). Only a definite answer refuses a signer (revoked,
-// denylisted); an unknown status does not, as the CA's new-with-old link
+// denylisted, distrusted); an unknown status does not, as the CA's new-with-old link
 // certificate after a rollover is covered only by the new key's CRL, the
 // very CRL being judged.
 //
@@ -72,8 +73,9 @@ class CrlSignerPathRules {
  public:
   virtual ~CrlSignerPathRules() = default;
   // Adds an error for each certificate of `path` (the signer first, the
-  // anchor last) that the policy's denylist lists or a revocation source
-  // says is revoked, asking no CRL signer but each issuer's own key.
+  // anchor last) that the trust store explicitly distrusts, the policy's
+  // denylist lists or a revocation source says is revoked, asking no CRL
+  // signer but each issuer's own key.
   virtual void CheckCrlSignerPath(const std::vector<PathElement>& path, absl::Time now,
                                   CertErrors* errors) const = 0;
 };

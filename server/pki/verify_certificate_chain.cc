@@ -227,6 +227,15 @@ void ChainValidator::CheckCrlSignerPath(const std::vector<PathElement>& path, ab
   for (int i = 0; i < anchor_index; ++i) {
     const Certificate& cert = *path[i].certificate;
     const Certificate& issuer = *path[i + 1].certificate;
+    if (trust_store_ != nullptr) {
+      if (const DistrustRecord* record = trust_store_->FindDistrust(cert, purpose_)) {
+        errors->Add(kTrustDistrusted, i,
+                    absl::StrCat(record->origin, " \"", record->label,
+                                 "\" explicitly distrusts this certificate of a CRL signer's "
+                                 "path (by issuer and serial number)"));
+        continue;
+      }
+    }
     if (rules_->denylist != nullptr) {
       if (std::optional<std::string> why = rules_->denylist->Check(cert, &issuer)) {
         errors->Add(kDenylisted, i, *why);

@@ -68,9 +68,9 @@ class ChainValidator : public PathValidator, public CrlSignerPathRules {
 
   void Validate(const std::vector<PathElement>& path, CertErrors* errors) override;
 
-  // The policy's denylist and, unless it checks only leaves, its revocation
-  // sources, for the path of a CRL signer this validator's path relies on.
-  // Needs SetPolicyRules.
+  // The trust store's explicit distrust records, the policy's denylist and,
+  // unless it checks only leaves, its revocation sources, for the path of a
+  // CRL signer this validator's path relies on. Needs SetPolicyRules.
   void CheckCrlSignerPath(const std::vector<PathElement>& path, absl::Time now,
                           CertErrors* errors) const override;
 

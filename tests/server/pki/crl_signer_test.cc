@@ -1,11 +1,14 @@
 // Tests of CRLs signed by keys other than the certificate's issuer key (RFC
 // 5280 6.3.3 (f), crl_signer.h): key rollover both ways, a separate
 // CRL-signing key, indirect CRLs, and hostile signer paths, through
-// VerifyChain() with hard-fail revocation of the leaf.
+// VerifyChain() with hard-fail revocation of the leaf; and the signer's own
+// path against distrust, the denylist and revocation.
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <openssl/x509.h>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -14,6 +17,7 @@
 #include "server/pki/crl.h"
 #include "server/pki/denylist.h"
 #include "server/pki/hostname_match.h"
+#include "server/pki/trust_source.h"
 #include "server/pki/verifier.h"
 #include "tests/testutil/parsed_certificate.h"
 #include "tests/testutil/test_pki.h"
@@ -110,6 +114,7 @@ struct Outcome {
 struct Checks {
   bool leaf_only = true;  // Revocation of the leaf only, or of every certificate.
   std::shared_ptr<const Denylist> denylist;
+  std::vector<DistrustRecord> distrust;  // In the trust store, as from certdata.txt.
 };
 
 // Verifies `uploads` against Root (and Other Root) with `crls` pushed,
@@ -127,6 +132,11 @@ Outcome Verify(const std::vector<const TestCert*>& uploads, std::vector<std::str
   auto store = std::make_shared<TrustStore>();
   store->Add(Parsed(anchor != nullptr ? *anchor : pki.root), "test");
   store->Add(Parsed(pki.other_root), "test");
+  if (!checks.distrust.empty()) {
+    LoadedTrustSource distrust;
+    distrust.distrust = checks.distrust;
+    store->AddSource(distrust);
+  }
   policy.trust_store = store;
   if (limits) policy.limits = *limits;
   std::vector<std::string> errors;
@@ -273,6 +283,35 @@ TEST(CrlSignerTest, DenylistedSignerIsRefused) {
   EXPECT_FALSE(r.result.trusted);
   EXPECT_EQ(r.leaf.state, State::kUnknown);
   EXPECT_TRUE(absl::StrContains(r.leaf.detail, "denylist")) << r.leaf.detail;
+}
+
+// A CKT_NSS_NOT_TRUSTED-style record for `cert`: its issuer and serial.
+DistrustRecord DistrustOf(const TestCert& cert) {
+  CertificatePtr parsed = Parsed(cert);
+  DistrustRecord record;
+  unsigned char* der = nullptr;
+  int length = i2d_X509_NAME(X509_get_issuer_name(parsed->x509()), &der);
+  record.issuer_der.assign(reinterpret_cast<char*>(der), length);
+  OPENSSL_free(der);
+  der = nullptr;
+  length = i2d_ASN1_INTEGER(X509_get0_serialNumber(parsed->x509()), &der);
+  record.serial_der.assign(reinterpret_cast<char*>(der), length);
+  OPENSSL_free(der);
+  record.server_auth = true;
+  record.label = "Compromised CRL signer";
+  record.origin = "test";
+  return record;
+}
+
+TEST(CrlSignerTest, ExplicitlyDistrustedSignerIsRefused) {
+  const Pki& p = TestPki();
+  // The root program distrusts the signer by issuer and serial; this holds
+  // under a leaf-only policy too, as it does on the chain itself.
+  Outcome r = Verify({&p.leaf_old, &p.ca_old}, {Crl(p.crl_signer, {})}, {&p.crl_signer},
+                     nullptr, std::nullopt, {.distrust = {DistrustOf(p.crl_signer)}});
+  EXPECT_FALSE(r.result.trusted);
+  EXPECT_EQ(r.leaf.state, State::kUnknown);
+  EXPECT_TRUE(absl::StrContains(r.leaf.detail, "Compromised CRL signer")) << r.leaf.detail;
 }
 
 TEST(CrlSignerTest, UnknownStatusOfTheSignersPathDoesNotRefuseIt) {
