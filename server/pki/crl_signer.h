@@ -23,13 +23,12 @@
 //
 // The signer's path is checked against the trust store's distrust records,
 // the policy's denylist and its revocation sources too (CrlSignerPathRules),
-// one level deep: the CRLs about the
-// signer's path must be signed by each certificate's own issuer key, since
-// resolving their signers in turn would recurse (RFC 5280 leaves the depth
-// to the implementation). Only a definite answer refuses a signer (revoked,
-// denylisted, distrusted); an unknown status does not, as the CA's new-with-old link
-// certificate after a rollover is covered only by the new key's CRL, the
-// very CRL being judged.
+// one level deep: the CRLs about the signer's path must be signed by each
+// certificate's own issuer key, since resolving their signers in turn would
+// recurse (RFC 5280 leaves the depth to the implementation). Only a definite
+// answer refuses a signer (distrusted, denylisted, revoked); an unknown
+// status does not, as the CA's new-with-old link certificate after a
+// rollover is covered only by the new key's CRL, the very CRL being judged.
 //
 // Answers are memoized per request by (CRL, anchor).
 #ifndef CHAINVERIFY_SERVER_PKI_CRL_SIGNER_H_
