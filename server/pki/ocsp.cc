@@ -196,6 +196,7 @@ struct Signer {
   std::string name;    // RFC 2253 subject.
   bool delegated = false;
   bool nocheck = false;
+  X509* certificate = nullptr;  // The delegated responder's, owned by the response.
 };
 
 // RFC 6960 4.2.2.2: the response must be signed by the issuer itself or by a
@@ -238,6 +239,7 @@ bool FindAuthorizedSigner(OCSP_BASICRESP* basic, const Certificate& issuer,
     signer->name = candidate_name;
     signer->delegated = true;
     signer->nocheck = nocheck;
+    signer->certificate = candidate;
     return true;
   }
   if (!any_named && problems.empty()) {
@@ -474,10 +476,16 @@ RevocationCheck CheckOcspResponse(absl::string_view ocsp_response_der,
   const std::string by =
       signer.delegated
           ? absl::StrCat("delegated responder ", signer.name,
-                         signer.nocheck ? " (id-pkix-ocsp-nocheck)"
-                                        : " (its own revocation not checked)")
+                         signer.nocheck ? " (id-pkix-ocsp-nocheck)" : "")
           : absl::StrCat("issuer ", signer.name);
   RevocationCheck result;
+  if (signer.delegated) {
+    unsigned char* der = nullptr;
+    const int length = i2d_X509(signer.certificate, &der);
+    if (length > 0) result.delegated_responder_der.assign(reinterpret_cast<char*>(der), length);
+    OPENSSL_free(der);
+    result.responder_nocheck = signer.nocheck;
+  }
   if (findings.revoked) {
     result.state = RevocationState::kRevoked;
     result.source = absl::StrCat("ocsp:", signer.name);

@@ -14,10 +14,11 @@
 //    signature verifies with the issuer's key), with extKeyUsage
 //    id-kp-OCSPSigning (anyExtendedKeyUsage does not count), valid at the
 //    time, without keyUsage or with digitalSignature (RFC 5280 4.2.1.3), and
-//    without unhandled critical extensions. The delegated responder's own
-//    revocation status is not checked (id-pkix-ocsp-nocheck, 4.2.2.2.1, is
-//    only mentioned in the diagnostic). Locally configured responders are not
-//    supported.
+//    without unhandled critical extensions. The answer carries the
+//    responder's certificate (RevocationCheck::delegated_responder_der) and
+//    whether it has id-pkix-ocsp-nocheck (4.2.2.2.1), for the caller to judge
+//    the responder; ChainValidator does. Locally configured responders are
+//    not supported.
 //  - A SingleResponse applies when its CertID (4.1.1) matches the certificate
 //    under the CertID's own hash algorithm (SHA-1, SHA-256, or any digest
 //    OpenSSL knows).

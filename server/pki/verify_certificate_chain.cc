@@ -174,13 +174,35 @@ void CheckPublicKey(const Certificate& cert, int chain_index, const AlgorithmPol
 
 RevocationCheck ChainValidator::CheckRevocation(const Certificate& cert,
                                                 const Certificate& issuer, bool is_leaf,
-                                                absl::Time now,
-                                                CrlSignerResolver* signers) const {
+                                                absl::Time now, CrlSignerResolver* signers,
+                                                bool judge_vouchers) const {
   std::vector<std::string> unknown;  // Why each source could not answer.
   auto answered = [&unknown](RevocationCheck& check) {
     if (check.state != RevocationState::kUnknown) return true;
     if (!check.diagnostic.empty()) unknown.push_back(check.diagnostic);
     return false;
+  };
+  // A delegated OCSP responder answers only while the policy accepts its
+  // certificate (issued by `issuer`); with id-pkix-ocsp-nocheck its own
+  // revocation status is not checked (RFC 6960 4.2.2.2.1), distrust and the
+  // denylist still apply.
+  auto judge_responder = [&](RevocationCheck& check) {
+    if (!judge_vouchers || check.delegated_responder_der.empty()) return;
+    ParseError error;
+    CertificatePtr responder = Certificate::Parse(check.delegated_responder_der, &error);
+    std::optional<Refusal> refusal;
+    if (responder == nullptr) {
+      refusal = Refusal{&kRevocationUnknown, "its certificate does not parse"};
+    } else {
+      refusal = RefuseVoucher(*responder, issuer, now,
+                              /*check_revocation=*/!check.responder_nocheck);
+    }
+    if (!refusal) return;
+    RevocationCheck refused;
+    refused.diagnostic = absl::StrCat("the OCSP answer (", check.source,
+                                      ") is not used: its delegated responder is refused (",
+                                      refusal->id->name, ": ", refusal->why, ")");
+    check = std::move(refused);
   };
   if (rules_->crls != nullptr && !rules_->crls->empty()) {
     RevocationCheck check = rules_->crls->Check(cert, issuer, now, signers);
@@ -189,12 +211,14 @@ RevocationCheck ChainValidator::CheckRevocation(const Certificate& cert,
   if (is_leaf && rules_->use_stapled_ocsp && stapled_ocsp_ != nullptr && !stapled_ocsp_->empty()) {
     RevocationCheck check = CheckOcspResponse(*stapled_ocsp_, cert, issuer, now);
     if (!check.source.empty()) check.source = absl::StrCat("stapled-", check.source);
+    judge_responder(check);
     if (answered(check)) return check;
   }
   if (rules_->fetcher != nullptr && rules_->fetch_ocsp) {
     absl::StatusOr<std::string> response = rules_->fetcher->FetchOcsp(cert, issuer);
     if (response.ok()) {
       RevocationCheck check = CheckOcspResponse(*response, cert, issuer, now);
+      judge_responder(check);
       if (answered(check)) return check;
     } else {
       unknown.push_back(absl::StrCat("OCSP fetch failed: ", response.status().message()));
@@ -218,36 +242,40 @@ RevocationCheck ChainValidator::CheckRevocation(const Certificate& cert,
   return none;
 }
 
+std::optional<ChainValidator::Refusal> ChainValidator::RefuseVoucher(
+    const Certificate& cert, const Certificate& issuer, absl::Time now,
+    bool check_revocation) const {
+  if (trust_store_ != nullptr) {
+    if (const DistrustRecord* record = trust_store_->FindDistrust(cert, purpose_)) {
+      return Refusal{&kTrustDistrusted,
+                     absl::StrCat(record->origin, " \"", record->label,
+                                  "\" explicitly distrusts it (by issuer and serial number)")};
+    }
+  }
+  if (rules_->denylist != nullptr) {
+    if (std::optional<std::string> why = rules_->denylist->Check(cert, &issuer)) {
+      return Refusal{&kDenylisted, *std::move(why)};
+    }
+  }
+  // The CA side of a chain: under revocation_leaf_only it is not checked.
+  if (!check_revocation || rules_->revocation_leaf_only ||
+      !rules_->ChecksRevocation(/*has_stapled_ocsp=*/false)) {
+    return std::nullopt;
+  }
+  // Its own vouchers are not judged in turn: one level deep.
+  const RevocationCheck check = CheckRevocation(cert, issuer, /*is_leaf=*/false, now,
+                                                /*signers=*/nullptr, /*judge_vouchers=*/false);
+  if (check.state != RevocationState::kRevoked) return std::nullopt;
+  return Refusal{&kRevoked, absl::StrCat(check.diagnostic, " (", check.source, ")")};
+}
+
 void ChainValidator::CheckCrlSignerPath(const std::vector<PathElement>& path, absl::Time now,
                                         CertErrors* errors) const {
-  // The CA side of a chain: under revocation_leaf_only it is not checked.
-  const bool check_revocation =
-      rules_->ChecksRevocation(/*has_stapled_ocsp=*/false) && !rules_->revocation_leaf_only;
   const int anchor_index = static_cast<int>(path.size()) - 1;
   for (int i = 0; i < anchor_index; ++i) {
-    const Certificate& cert = *path[i].certificate;
-    const Certificate& issuer = *path[i + 1].certificate;
-    if (trust_store_ != nullptr) {
-      if (const DistrustRecord* record = trust_store_->FindDistrust(cert, purpose_)) {
-        errors->Add(kTrustDistrusted, i,
-                    absl::StrCat(record->origin, " \"", record->label,
-                                 "\" explicitly distrusts this certificate of a CRL signer's "
-                                 "path (by issuer and serial number)"));
-        continue;
-      }
-    }
-    if (rules_->denylist != nullptr) {
-      if (std::optional<std::string> why = rules_->denylist->Check(cert, &issuer)) {
-        errors->Add(kDenylisted, i, *why);
-        continue;
-      }
-    }
-    if (!check_revocation) continue;
-    // No CRL signer resolution here: one level deep (crl_signer.h).
-    const RevocationCheck check =
-        CheckRevocation(cert, issuer, /*is_leaf=*/false, now, /*signers=*/nullptr);
-    if (check.state == RevocationState::kRevoked) {
-      errors->Add(kRevoked, i, absl::StrCat(check.diagnostic, " (", check.source, ")"));
+    if (std::optional<Refusal> refusal = RefuseVoucher(
+            *path[i].certificate, *path[i + 1].certificate, now, /*check_revocation=*/true)) {
+      errors->Add(*refusal->id, i, std::move(refusal->why));
     }
   }
 }
@@ -314,7 +342,8 @@ void ChainValidator::CheckPolicyRules(const std::vector<PathElement>& path, absl
       continue;
     }
     RevocationCheck check = CheckRevocation(*path[i].certificate, *issuer, i == 0, now,
-                                            signers ? &*signers : nullptr);
+                                            signers ? &*signers : nullptr,
+                                            /*judge_vouchers=*/true);
     switch (check.state) {
       case RevocationState::kGood:
         errors->AddRevocationNote({i, RevocationNote::State::kGood, check.source, ""});

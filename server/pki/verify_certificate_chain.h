@@ -22,6 +22,8 @@
 #ifndef CHAINVERIFY_SERVER_PKI_VERIFY_CERTIFICATE_CHAIN_H_
 #define CHAINVERIFY_SERVER_PKI_VERIFY_CERTIFICATE_CHAIN_H_
 
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -68,9 +70,8 @@ class ChainValidator : public PathValidator, public CrlSignerPathRules {
 
   void Validate(const std::vector<PathElement>& path, CertErrors* errors) override;
 
-  // The trust store's explicit distrust records, the policy's denylist and,
-  // unless it checks only leaves, its revocation sources, for the path of a
-  // CRL signer this validator's path relies on. Needs SetPolicyRules.
+  // RefuseVoucher for every certificate but the anchor of the path of a CRL
+  // signer this validator's path relies on. Needs SetPolicyRules.
   void CheckCrlSignerPath(const std::vector<PathElement>& path, absl::Time now,
                           CertErrors* errors) const override;
 
@@ -88,10 +89,26 @@ class ChainValidator : public PathValidator, public CrlSignerPathRules {
 
   // The revocation answer for path[i] from the configured sources, in order:
   // pushed CRLs, the stapled OCSP response (leaf), fetched OCSP, fetched CRLs.
-  // `signers` (may be null) establishes CRL signers for this path.
+  // `signers` (may be null) establishes CRL signers for this path. With
+  // `judge_vouchers`, an OCSP answer from a delegated responder that
+  // RefuseVoucher refuses is no answer.
   RevocationCheck CheckRevocation(const Certificate& cert, const Certificate& issuer,
-                                  bool is_leaf, absl::Time now,
-                                  CrlSignerResolver* signers) const;
+                                  bool is_leaf, absl::Time now, CrlSignerResolver* signers,
+                                  bool judge_vouchers) const;
+
+  // Why the policy refuses `cert` (issued by `issuer`) as a voucher for
+  // another certificate's status (a CRL signer or one of its path's CAs, a
+  // delegated OCSP responder), or nullopt: the trust store's explicit
+  // distrust, the policy's denylist and, with `check_revocation` and unless
+  // the policy checks only leaves, a revoked status from its revocation
+  // sources, whose own vouchers are not judged in turn. An unknown status
+  // does not refuse (crl_signer.h).
+  struct Refusal {
+    const CertErrorId* id;
+    std::string why;
+  };
+  std::optional<Refusal> RefuseVoucher(const Certificate& cert, const Certificate& issuer,
+                                       absl::Time now, bool check_revocation) const;
   void CheckPolicyRules(const std::vector<PathElement>& path, absl::Time now,
                         CertErrors* errors) const;
 };

@@ -1,6 +1,7 @@
 // Tests of OCSP response checking (RFC 6960). The PKI is built at test time
 // with test_pki; OCSP responses are built here with OpenSSL's responder-side
 // functions (OCSP_basic_add1_status, OCSP_basic_sign, OCSP_response_create).
+// The last tests judge the delegated responder through VerifyChain.
 #include "server/pki/ocsp.h"
 
 #include <memory>
@@ -17,10 +18,15 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "absl/strings/escaping.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "server/pki/certificate.h"
 #include "server/pki/crl.h"
+#include "server/pki/denylist.h"
+#include "server/pki/policy_rules.h"
+#include "server/pki/trust_store.h"
+#include "server/pki/verifier.h"
 #include "tests/testutil/parsed_certificate.h"
 #include "tests/testutil/test_pki.h"
 
@@ -43,6 +49,7 @@ constexpr char kLeafSerial[] = "1001";
 constexpr char kOtherSerial[] = "2002";
 constexpr char kOcspUrl[] = "http://ocsp.example/";
 constexpr char kOcspNoCheckOid[] = "1.3.6.1.5.5.7.48.1.5";
+constexpr char kResponderCrlUrl[] = "http://crl.example/responders.crl";
 
 template <typename T, void (*Free)(T*)>
 using Ptr = std::unique_ptr<T, OpenSslDeleter<T, Free>>;
@@ -78,6 +85,10 @@ struct Pki {
     CertSpec no_ds_spec = ResponderSpec("Responder keyEncipherment");
     no_ds_spec.key_usage = "critical,keyEncipherment";
     responder_no_digital_signature = MustIssue(no_ds_spec, &ca);
+
+    CertSpec with_crl_dp_spec = ResponderSpec("Responder with CRL DP");
+    with_crl_dp_spec.crl_distribution_points = {kResponderCrlUrl};
+    responder_with_crl_dp = MustIssue(with_crl_dp_spec, &ca);
   }
 
   TestCert root = MustIssue(RootSpec("Root"), nullptr);
@@ -96,6 +107,7 @@ struct Pki {
   TestCert responder_nocheck;
   TestCert responder_expired;
   TestCert responder_no_digital_signature;
+  TestCert responder_with_crl_dp;
 };
 
 const Pki& TestPki() {
@@ -114,6 +126,7 @@ enum class SignerKind {
   kResponderNoCheck,
   kResponderExpired,
   kResponderNoDigitalSignature,
+  kResponderWithCrlDp,
   kOtherCa,  // A CA that did not issue the leaf, signing as itself.
 };
 
@@ -127,6 +140,7 @@ const TestCert& SignerCert(const Pki& pki, SignerKind kind) {
     case SignerKind::kResponderNoCheck: return pki.responder_nocheck;
     case SignerKind::kResponderExpired: return pki.responder_expired;
     case SignerKind::kResponderNoDigitalSignature: return pki.responder_no_digital_signature;
+    case SignerKind::kResponderWithCrlDp: return pki.responder_with_crl_dp;
     case SignerKind::kOtherCa: return pki.other_ca;
   }
   return pki.ca;
@@ -594,6 +608,125 @@ TEST(OcspTest, ResponseAboutAnotherIssuersCertificateDoesNotMatch) {
   CertificatePtr other_ca = Parsed(pki.other_ca);
   const RevocationCheck check = CheckOcspResponse(BuildResponse({}), *leaf, *other_ca, kNow);
   EXPECT_EQ(check.state, RevocationState::kUnknown) << check.diagnostic;
+}
+
+// --- The delegated responder, judged by the chain's validator ---------------
+
+TEST(OcspTest, AnswerCarriesItsDelegatedResponder) {
+  const Pki& pki = TestPki();
+  CertificatePtr leaf = Parsed(pki.leaf);
+  CertificatePtr ca = Parsed(pki.ca);
+  auto check = [&](SignerKind signer) {
+    ResponseSpec spec;
+    spec.signer = signer;
+    return CheckOcspResponse(BuildResponse(spec), *leaf, *ca, kNow);
+  };
+  const RevocationCheck delegated = check(SignerKind::kResponder);
+  EXPECT_EQ(delegated.delegated_responder_der, pki.responder.der);
+  EXPECT_FALSE(delegated.responder_nocheck);
+  const RevocationCheck nocheck = check(SignerKind::kResponderNoCheck);
+  EXPECT_EQ(nocheck.delegated_responder_der, pki.responder_nocheck.der);
+  EXPECT_TRUE(nocheck.responder_nocheck);
+  EXPECT_TRUE(check(SignerKind::kIssuer).delegated_responder_der.empty());
+}
+
+struct Judged {
+  VerifyResult result;
+  RevocationNote leaf;  // The leaf's revocation note.
+};
+
+// VerifyChain of leaf <- CA <- Root with a stapled response about the leaf
+// signed by `signer`, under `rules` made hard-fail.
+Judged VerifyStapled(SignerKind signer, PolicyRules rules) {
+  const Pki& pki = TestPki();
+  ResponseSpec spec;
+  spec.signer = signer;
+  VerifyInput input;
+  input.certificates = {pki.leaf.der, pki.ca.der};
+  input.time = kNow;
+  input.stapled_ocsp_response = BuildResponse(spec);
+  VerifyPolicy policy;
+  auto store = std::make_shared<TrustStore>();
+  store->Add(Parsed(pki.root), "test");
+  policy.trust_store = store;
+  rules.revocation_hard_fail = true;
+  policy.rules = std::move(rules);
+  Judged out;
+  out.result = VerifyChain(input, policy);
+  for (const RevocationNote& note : out.result.revocation) {
+    if (note.chain_index == 0) out.leaf = note;
+  }
+  return out;
+}
+
+std::shared_ptr<const Denylist> Blocking(const TestCert& cert) {
+  auto denylist = std::make_shared<Denylist>();
+  EXPECT_TRUE(denylist->BlockSpki(absl::Base64Escape(Parsed(cert)->spki_sha256())).ok());
+  return denylist;
+}
+
+TEST(OcspTest, DenylistedDelegatedResponderIsNoAnswer) {
+  const Pki& pki = TestPki();
+  PolicyRules rules;
+  rules.revocation_leaf_only = true;
+  Judged good = VerifyStapled(SignerKind::kResponder, rules);
+  EXPECT_TRUE(good.result.trusted) << good.leaf.detail;
+  EXPECT_EQ(good.leaf.state, RevocationNote::State::kGood) << good.leaf.detail;
+
+  rules.denylist = Blocking(pki.responder);
+  Judged refused = VerifyStapled(SignerKind::kResponder, rules);
+  EXPECT_FALSE(refused.result.trusted);
+  EXPECT_EQ(refused.result.status, v1::REVOCATION_UNKNOWN);
+  EXPECT_EQ(refused.leaf.state, RevocationNote::State::kUnknown);
+  EXPECT_NE(refused.leaf.detail.find("delegated responder is refused (revocation.denylisted"),
+            std::string::npos)
+      << refused.leaf.detail;
+}
+
+TEST(OcspTest, DenylistAppliesToResponderWithNoCheck) {
+  // id-pkix-ocsp-nocheck waives the responder's revocation check, not the
+  // fleet's denylist: the one recourse against its compromised key.
+  const Pki& pki = TestPki();
+  PolicyRules rules;
+  rules.denylist = Blocking(pki.responder_nocheck);
+  Judged refused = VerifyStapled(SignerKind::kResponderNoCheck, rules);
+  EXPECT_EQ(refused.leaf.state, RevocationNote::State::kUnknown) << refused.leaf.detail;
+  EXPECT_FALSE(refused.result.trusted);
+}
+
+TEST(OcspTest, DelegatedResponderRevokedByItsIssuerIsNoAnswer) {
+  const Pki& pki = TestPki();
+  // CA's CRL, scoped by its issuingDistributionPoint to where the responder
+  // certificates point (so it says nothing of the leaf), revokes the
+  // responder; Root's CRL covers CA. The whole chain is checked.
+  auto rules_with = [&](std::vector<std::string> revoked) {
+    testing::CrlSpec scoped;
+    scoped.idp.emplace().uris = {kResponderCrlUrl};
+    for (std::string& serial : revoked) scoped.entries.push_back({std::move(serial)});
+    std::vector<std::string> errors;
+    PolicyRules rules;
+    rules.revocation_leaf_only = false;
+    rules.crls = CrlSet::Parse(
+        {*testing::IssueCrl(pki.ca, scoped), *testing::IssueCrl(pki.root, testing::CrlSpec{})},
+        &errors);
+    EXPECT_TRUE(errors.empty());
+    return rules;
+  };
+  Judged refused = VerifyStapled(SignerKind::kResponderWithCrlDp,
+                                 rules_with({pki.responder_with_crl_dp.serial_hex()}));
+  EXPECT_FALSE(refused.result.trusted);
+  EXPECT_EQ(refused.leaf.state, RevocationNote::State::kUnknown);
+  EXPECT_NE(refused.leaf.detail.find("(revocation.revoked"), std::string::npos)
+      << refused.leaf.detail;
+
+  Judged good = VerifyStapled(SignerKind::kResponderWithCrlDp, rules_with({"ABCD"}));
+  EXPECT_TRUE(good.result.trusted) << good.leaf.detail;
+  EXPECT_EQ(good.leaf.state, RevocationNote::State::kGood) << good.leaf.detail;
+
+  // A leaf-only policy checks no CA-side certificate, the responder included.
+  PolicyRules leaf_only = rules_with({pki.responder_with_crl_dp.serial_hex()});
+  leaf_only.revocation_leaf_only = true;
+  EXPECT_TRUE(VerifyStapled(SignerKind::kResponderWithCrlDp, leaf_only).result.trusted);
 }
 
 // --- Requests and responder URLs --------------------------------------------
