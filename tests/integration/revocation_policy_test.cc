@@ -50,6 +50,7 @@ class RevocationPolicyTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     const int ocsp_port = ocsp_port_ = testing::FreeLoopbackPort();
+    const int delegated_ocsp_port = testing::FreeLoopbackPort();
     const int http_port = testing::FreeLoopbackPort();
     dead_port_ = testing::FreeLoopbackPort();
     const std::string ocsp_url = absl::StrCat("http://127.0.0.1:", ocsp_port, "/");
@@ -82,6 +83,20 @@ class RevocationPolicyTest : public ::testing::Test {
                   &p.inter);
     p.under_revoked_ca = MustIssue(leaf_spec("sub.example.com", ocsp_url), &p.revoked_inter);
 
+    // A delegated OCSP responder of Revocation CA (RFC 6960 4.2.2.2), which
+    // the CA has since revoked (ca.crl, its distribution point, lists it),
+    // and a leaf whose only revocation source is that responder.
+    CertSpec responder_spec = LeafSpec("Revocation OCSP Responder", {});
+    responder_spec.extended_key_usage = {{"OCSPSigning"}};
+    responder_spec.crl_distribution_points = {crl_base + "ca.crl"};
+    p.revoked_responder = MustIssue(responder_spec, &p.inter);
+    CertSpec delegated_leaf = LeafSpec("delegated.example.com", {"delegated.example.com"});
+    delegated_leaf.ocsp_urls = {absl::StrCat("http://127.0.0.1:", delegated_ocsp_port, "/")};
+    p.answered_by_delegated = MustIssue(delegated_leaf, &p.inter);
+    testing::WriteTestFile(testing::TestTmpPath("responder.pem"), p.revoked_responder.pem());
+    testing::WriteTestFile(testing::TestTmpPath("responder.key"),
+                           p.revoked_responder.key.PrivateKeyPem());
+
     const absl::Time now = absl::Now();
     testing::WriteTestFile(testing::TestTmpPath("root.pem"), p.root.pem());
     testing::WriteTestFile(testing::TestTmpPath("ca.pem"), p.inter.pem());
@@ -95,7 +110,11 @@ class RevocationPolicyTest : public ::testing::Test {
     // CRLs served over HTTP, and pushed ones (stale, forged) as files.
     mkdir(testing::TestTmpPath("www").c_str(), 0755);
     testing::WriteTestFile(testing::TestTmpPath("www/ca.crl"),
-          *IssueCrl(p.inter, {p.revoked.serial_hex()}, now - absl::Hours(1), now + absl::Hours(24)));
+          *IssueCrl(p.inter, {p.revoked.serial_hex(), p.revoked_responder.serial_hex()},
+                    now - absl::Hours(1), now + absl::Hours(24)));
+    testing::WriteTestFile(testing::TestTmpPath("delegated-index.txt"),
+          absl::StrCat("V\t", expiry, "\t\t", p.answered_by_delegated.serial_hex(),
+                       "\tunknown\t/CN=delegated\n"));
     testing::WriteTestFile(testing::TestTmpPath("www/root.crl"), *IssueCrl(p.root, {p.revoked_inter.serial_hex(), p.revoked_authority.serial_hex()},
                                          now - absl::Hours(1), now + absl::Hours(24)));
     testing::WriteTestFile(testing::TestTmpPath("stale.crl"),
@@ -178,6 +197,13 @@ class RevocationPolicyTest : public ::testing::Test {
                         absl::StrCat(ocsp_port), "-rsigner", testing::TestTmpPath("ca.pem"), "-rkey", testing::TestTmpPath("ca.key"),
                         "-CA", testing::TestTmpPath("ca.pem"), "-nmin", "10"},
                        ocsp_port);
+    // The same responder software, signing as the delegated responder.
+    delegated_ocsp_ = new testing::HelperProcess(
+        {"/usr/bin/openssl", "ocsp", "-index", testing::TestTmpPath("delegated-index.txt"),
+         "-port", absl::StrCat(delegated_ocsp_port), "-rsigner",
+         testing::TestTmpPath("responder.pem"), "-rkey", testing::TestTmpPath("responder.key"),
+         "-CA", testing::TestTmpPath("ca.pem"), "-nmin", "10"},
+        delegated_ocsp_port);
     http_ = new testing::HelperProcess({"/usr/bin/python3", "-m", "http.server", absl::StrCat(http_port),
                         "--bind", "127.0.0.1", "--directory", testing::TestTmpPath("www")},
                        http_port);
@@ -195,6 +221,8 @@ class RevocationPolicyTest : public ::testing::Test {
               "version: \"rev-1\" default_policy: \"ocsp\"\n",
               "policies { name: \"ocsp\" ", store,
               "revocation { mode: HARD_FAIL fetch_ocsp: true leaf_only: true ", fetch, " } }\n",
+              "policies { name: \"ocsp_whole_chain\" ", store,
+              "revocation { mode: HARD_FAIL fetch_ocsp: true fetch_crls: true ", fetch, " } }\n",
               "policies { name: \"crl\" ", store,
               "revocation { mode: HARD_FAIL fetch_crls: true ", fetch, " } }\n",
               "policies { name: \"stapled\" ", store,
@@ -230,6 +258,7 @@ class RevocationPolicyTest : public ::testing::Test {
 
   static void TearDownTestSuite() {
     delete ocsp_;
+    delete delegated_ocsp_;
     delete http_;
   }
 
@@ -260,11 +289,13 @@ class RevocationPolicyTest : public ::testing::Test {
 
   struct Pki {
     TestCert root, inter, revoked_inter, good, revoked, unreachable, under_revoked_ca;
+    TestCert revoked_responder, answered_by_delegated;
     TestCert authority, revoked_authority, indirect_good, indirect_revoked,
         indirect_by_revoked_authority, self_named;
   };
   static Pki* pki_;
   static testing::HelperProcess* ocsp_;
+  static testing::HelperProcess* delegated_ocsp_;
   static testing::HelperProcess* http_;
   static int dead_port_;
   static int ocsp_port_;
@@ -274,6 +305,7 @@ class RevocationPolicyTest : public ::testing::Test {
 
 RevocationPolicyTest::Pki* RevocationPolicyTest::pki_ = nullptr;
 testing::HelperProcess* RevocationPolicyTest::ocsp_ = nullptr;
+testing::HelperProcess* RevocationPolicyTest::delegated_ocsp_ = nullptr;
 testing::HelperProcess* RevocationPolicyTest::http_ = nullptr;
 int RevocationPolicyTest::dead_port_ = 0;
 int RevocationPolicyTest::ocsp_port_ = 0;
@@ -359,6 +391,26 @@ TEST_F(RevocationPolicyTest, FetchedIndirectCrl) {
   EXPECT_EQ(good.revocation(0).source(), "crl:CN=Revocation CRL Authority #1");
   v1::VerifyResponse revoked = Verify("indirect", pki_->indirect_revoked, pki_->inter);
   EXPECT_EQ(revoked.status(), v1::REVOKED) << revoked.DebugString();
+}
+
+TEST_F(RevocationPolicyTest, RevokedDelegatedOcspResponderIsNoSource) {
+  // A leaf-only policy does not check the responder: `openssl ocsp`, signing
+  // as the delegated responder, answers "good".
+  v1::VerifyResponse leaf_only = Verify("ocsp", pki_->answered_by_delegated, pki_->inter);
+  EXPECT_EQ(leaf_only.verdict(), v1::TRUSTED) << leaf_only.DebugString();
+  ASSERT_GE(leaf_only.revocation_size(), 1);
+  EXPECT_EQ(leaf_only.revocation(0).source(), "ocsp:CN=Revocation OCSP Responder");
+  // The whole-chain policy checks it too: CA's CRL, fetched from the
+  // responder's distribution point, revokes it, so its answer is not used
+  // and the leaf has no other source.
+  v1::VerifyResponse whole = Verify("ocsp_whole_chain", pki_->answered_by_delegated, pki_->inter);
+  EXPECT_EQ(whole.status(), v1::REVOCATION_UNKNOWN) << whole.DebugString();
+  ASSERT_GE(whole.revocation_size(), 1);
+  EXPECT_TRUE(absl::StrContains(whole.revocation(0).detail(),
+                                "its delegated responder is refused (revocation.revoked"))
+      << whole.DebugString();
+  // Answers the CA signs itself stand under the same policy.
+  EXPECT_EQ(Verify("ocsp_whole_chain", pki_->good, pki_->inter).verdict(), v1::TRUSTED);
 }
 
 TEST_F(RevocationPolicyTest, CrlAuthorityRevokedByItsIssuerIsNoSource) {
