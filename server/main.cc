@@ -45,6 +45,7 @@
 #include "server/service/metrics.h"
 #include "server/service/policy_admin_service.h"
 #include "server/service/verifier_service.h"
+#include "server/service/worker_pool.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
           "Address to serve on. Loopback by default; port 0 picks a free port "
@@ -117,6 +118,10 @@ ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(5),
           "On SIGTERM, how long requests being decided may take to finish.");
 ABSL_FLAG(int, max_concurrent_requests, 256,
           "Requests decided at once; more are refused with RESOURCE_EXHAUSTED.");
+ABSL_FLAG(int, fetching_threads, 32,
+          "Threads deciding requests under policies that may fetch (AIA caIssuers, OCSP, "
+          "CRLs), so that a slow server delays only the requests that wait on it, not "
+          "gRPC's own few threads. 0: decide every request on gRPC's threads.");
 ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9464",
           "Address serving Prometheus metrics at /metrics; empty disables.");
 ABSL_FLAG(std::string, health_listen, "",
@@ -512,6 +517,11 @@ int main(int argc, char** argv) {
   (*metrics)->SetCacheStats("results", "capacity",
                             static_cast<double>(cache_options.result_bytes));
   decider.SetCaches(&caches);
+  std::unique_ptr<chainverify::service::WorkerPool> fetching_pool;
+  if (const int threads = absl::GetFlag(FLAGS_fetching_threads); threads > 0) {
+    fetching_pool = std::make_unique<chainverify::service::WorkerPool>(threads, "fetch_decide");
+    decider.SetFetchingPool(fetching_pool.get());
+  }
   chainverify::service::AdmissionControl admission(absl::GetFlag(FLAGS_max_concurrent_requests));
   chainverify::service::VerifierService service(&decider, &admission);
   chainverify::service::PolicyAdminService admin_service(policies->get(),
@@ -615,8 +625,10 @@ int main(int argc, char** argv) {
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(100));
   server->Wait();
   if (health_server != nullptr) health_server->Shutdown(std::chrono::system_clock::now());
-  // Tear down in order: no more calls, then every accepted record flushed and
-  // fsynced, then the policy (its watcher and fetchers stopped).
+  // Tear down in order: no more calls and no decision still running, then
+  // every accepted record flushed and fsynced, then the policy (its watcher
+  // and fetchers stopped).
+  fetching_pool.reset();
   server.reset();
   audit_log->reset();
   policies->reset();

@@ -50,6 +50,13 @@ struct VerifyPolicy {
   // limits and caches (the cache key covers those); a reloaded policy gets a
   // new object. Compared by identity. Null: results are not cached.
   std::shared_ptr<const void> result_cache_scope;
+
+  // Whether verifying under this policy may wait on the network: AIA
+  // caIssuers chasing, or OCSP and CRLs fetched for revocation.
+  bool MayFetch() const {
+    return issuers.fetcher != nullptr ||
+           (rules.fetcher != nullptr && (rules.fetch_ocsp || rules.fetch_crls));
+  }
 };
 
 // One certificate of the chosen path.

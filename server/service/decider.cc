@@ -168,12 +168,33 @@ absl::StatusOr<v1::VerifyResponse> Decider::Decide(
   return decision.Message();
 }
 
-// `policies` is one snapshot for the whole request, so a reload in the middle
-// cannot mix two policies in one decision; it also keeps `policy` alive.
 void Decider::DecideAsync(const v1::VerifyRequest& request, const std::string& caller,
                           std::shared_ptr<const policy::PolicySet> policies,
                           absl::Time deadline, Decision* decision, DoneCallback done,
                           ReadyCallback ready) {
+  if (fetching_pool_ != nullptr) {
+    const policy::CompiledPolicy* policy = policies->Find(request.policy());
+    if (policy != nullptr && policy->verify.MayFetch()) {
+      // Time queued here counts against the client's deadline (DecideHere
+      // starts the clock).
+      fetching_pool_->Schedule([this, &request, caller = caller, policies = std::move(policies),
+                                deadline, decision, done = std::move(done),
+                                ready = std::move(ready)]() mutable {
+        DecideHere(request, caller, std::move(policies), deadline, decision, std::move(done),
+                   std::move(ready));
+      });
+      return;
+    }
+  }
+  DecideHere(request, caller, std::move(policies), deadline, decision, std::move(done),
+             std::move(ready));
+}
+
+// `policies` is one snapshot for the whole request, so a reload in the middle
+// cannot mix two policies in one decision; it also keeps `policy` alive.
+void Decider::DecideHere(const v1::VerifyRequest& request, const std::string& caller,
+                         std::shared_ptr<const policy::PolicySet> policies, absl::Time deadline,
+                         Decision* decision, DoneCallback done, ReadyCallback ready) {
   const absl::Time start = absl::Now();
   pki::SearchStats stats;
   v1::AuditRecord record;

@@ -16,6 +16,7 @@
 #include "server/policy/policy_holder.h"
 #include "server/policy/policy_store.h"
 #include "server/service/metrics.h"
+#include "server/service/worker_pool.h"
 
 namespace chainverify::service {
 
@@ -73,11 +74,13 @@ class Decider {
   // would have returned as its status. A decision is handed over only after
   // its audit record is durable (AuditLog::AppendAsync), so `done` may run on
   // the audit writer's thread; errors found before that (and, under
-  // --audit_durability=none, everything) run it on the caller's thread before
-  // DecideAsync returns. `request` is not used after DecideAsync returns. On
-  // error `*decision` is unspecified.
+  // --audit_durability=none, everything) run it on the deciding thread. That
+  // is the caller's, before DecideAsync returns, unless the policy may fetch
+  // and a fetching pool is set: then the decision runs there, later.
+  // `request` must stay valid until `done` runs. On error `*decision` is
+  // unspecified.
   //
-  // `ready` (may be null) runs on the caller's thread as soon as `*decision`
+  // `ready` (may be null) runs on the deciding thread as soon as `*decision`
   // holds the decision, before its audit record is queued: the place for work
   // on the response (serializing it) that should not wait for, or hold up,
   // the audit writer's thread. It does not mean the decision may leave.
@@ -93,12 +96,21 @@ class Decider {
   // Process-wide verifier caches used by every decision. Not owned; may be
   // null (no caching). Set before serving.
   void SetCaches(pki::VerifierCaches* caches) { caches_ = caches; }
+  // Where decisions under a policy that may fetch (pki::VerifyPolicy::
+  // MayFetch) run, off the caller's thread, which is gRPC's: a fetch blocks
+  // for up to its timeouts. Not owned; must outlive every decision. Null
+  // (the default): every decision runs on the caller's thread.
+  void SetFetchingPool(WorkerPool* pool) { fetching_pool_ = pool; }
 
   policy::PolicyHolder* policies() const { return policies_; }
   // Null when decisions are not audit-logged (tests).
   audit::AuditLog* audit_log() const { return audit_log_; }
 
  private:
+  // DecideAsync on this thread.
+  void DecideHere(const v1::VerifyRequest& request, const std::string& caller,
+                  std::shared_ptr<const policy::PolicySet> policies, absl::Time deadline,
+                  Decision* decision, DoneCallback done, ReadyCallback ready);
   absl::Status CheckShape(const v1::VerifyRequest& request) const;
   absl::Status DecideUnobserved(const v1::VerifyRequest& request, const std::string& caller,
                                 std::shared_ptr<const policy::PolicySet> policies,
@@ -113,6 +125,7 @@ class Decider {
   const RequestLimits limits_;
   DecisionObserver* observer_ = nullptr;
   pki::VerifierCaches* caches_ = nullptr;
+  WorkerPool* fetching_pool_ = nullptr;
 };
 
 // A fresh random decision id (128 bits, hex).

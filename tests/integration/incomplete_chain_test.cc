@@ -398,6 +398,33 @@ TEST_F(IncompleteChainTest, ServerThatNeverAnswersTimesOutWithinTheDeadline) {
   ExpectStillServing();
 }
 
+TEST_F(IncompleteChainTest, CallersWaitingOnAServerThatNeverAnswersDoNotHoldUpOthers) {
+  // gRPC runs handlers on two threads of its own on a machine of this size.
+  // Eight callers each wait out the fetch timeout for an issuer from a
+  // server that never answers ...
+  std::atomic<int> slow_done{0};
+  std::vector<std::thread> waiting;
+  for (int i = 0; i < 8; ++i) {
+    waiting.emplace_back([this, &slow_done] {
+      Verify("aia", {&pki_->leaf_hang}, "hang.example.com");
+      ++slow_done;
+    });
+  }
+  absl::SleepFor(absl::Milliseconds(300));  // They have all arrived.
+  // ... while complete chains, under a policy that fetches nothing and under
+  // the same fetching policy, are answered before any of them.
+  v1::VerifyResponse inline_policy =
+      Verify("aia_off", {&pki_->leaf_der, &pki_->ica}, "der.example.com");
+  v1::VerifyResponse fetching_policy =
+      Verify("aia", {&pki_->leaf_der, &pki_->ica}, "der.example.com");
+  EXPECT_EQ(slow_done.load(), 0) << "the complete chains waited for the fetches";
+  EXPECT_EQ(inline_policy.verdict(), v1::TRUSTED) << ErrorsOf(inline_policy);
+  EXPECT_EQ(fetching_policy.verdict(), v1::TRUSTED) << ErrorsOf(fetching_policy);
+  for (std::thread& t : waiting) t.join();
+  EXPECT_EQ(slow_done.load(), 8);
+  ExpectStillServing();
+}
+
 TEST_F(IncompleteChainTest, RedirectIsNotFollowed) {
   v1::VerifyResponse r = Verify("aia", {&pki_->leaf_redirect}, "redirect.example.com");
   EXPECT_EQ(r.status(), v1::NO_PATH_TO_TRUSTED_ANCHOR);
