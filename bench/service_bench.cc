@@ -84,6 +84,10 @@ ABSL_FLAG(std::string, client_cpus, "",
 ABSL_FLAG(std::string, server_args, "",
           "Extra chainverifyd flags, space-separated (e.g. "
           "\"--audit_group_commit_delay=0\").");
+ABSL_FLAG(bool, policy_fetches, false,
+          "The bench policy enables AIA caIssuers chasing (loopback only; nothing is "
+          "fetched, every upload is complete), so chainverifyd decides its requests on the "
+          "fetching threads (--fetching_threads): measures that hand-over.");
 ABSL_FLAG(std::string, audit_dir, "/var/tmp",
           "Where the audit log goes (a disk, not tmpfs, or fsync costs nothing).");
 
@@ -141,12 +145,17 @@ Pki MakePki(const std::string& dir, int fleet_leaves, KeyType type) {
   }
   for (std::thread& maker : makers) maker.join();
   std::ofstream(dir + "/root.pem") << root.pem();
-  std::ofstream(dir + "/policy.textproto") << "version: \"bench-1\"\n"
-                                              "default_policy: \"bench\"\n"
-                                              "policies {\n"
-                                              "  name: \"bench\"\n"
-                                              "  trust_stores { pem_file: \"root.pem\" }\n"
-                                              "}\n";
+  std::ofstream(dir + "/policy.textproto")
+      << "version: \"bench-1\"\n"
+         "default_policy: \"bench\"\n"
+         "policies {\n"
+         "  name: \"bench\"\n"
+         "  trust_stores { pem_file: \"root.pem\" }\n"
+      << (absl::GetFlag(FLAGS_policy_fetches)
+              ? "  aia_fetching { enabled: true fetch { allowed_hosts: \"127.0.0.1\" "
+                "allow_private_addresses: true } }\n"
+              : "")
+      << "}\n";
   return pki;
 }
 
