@@ -175,6 +175,7 @@ void SetCacheGauges(const std::string& name, const chainverify::pki::CacheStats&
 void UpdateGauges(const chainverify::policy::PolicyHolder& holder,
                   const chainverify::audit::AuditLog& audit_log,
                   const chainverify::pki::VerifierCaches& caches,
+                  const chainverify::service::WorkerPool* fetching_pool,
                   chainverify::service::Metrics* metrics) {
   const chainverify::pki::VerifierCacheStats cache_stats = caches.Stats();
   SetCacheGauges("certificates", cache_stats.certificates, metrics);
@@ -216,6 +217,7 @@ void UpdateGauges(const chainverify::policy::PolicyHolder& holder,
     metrics->SetIssuerFetchTotals(outcome, total);
   }
   metrics->SetAuditRecordsLost(audit_log.records_lost());
+  metrics->SetFetchingQueue(fetching_pool != nullptr ? fetching_pool->queued() : 0);
 }
 std::atomic<bool> g_reload{false};
 
@@ -603,7 +605,8 @@ int main(int argc, char** argv) {
   while (!g_stop.load()) {
     if (g_reload.exchange(false)) ReloadOnSighup(policies->get());
     if (absl::Now() >= next_gauges) {
-      UpdateGauges(*policies->get(), *audit_log->get(), caches, metrics->get());
+      UpdateGauges(*policies->get(), *audit_log->get(), caches, fetching_pool.get(),
+                   metrics->get());
       next_gauges = absl::Now() + absl::Seconds(2);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));

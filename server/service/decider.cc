@@ -179,22 +179,23 @@ void Decider::DecideAsync(const v1::VerifyRequest& request, const std::string& c
       // starts the clock).
       fetching_pool_->Schedule([this, &request, caller = caller, policies = std::move(policies),
                                 deadline, decision, done = std::move(done),
-                                ready = std::move(ready)]() mutable {
+                                ready = std::move(ready), received = absl::Now()]() mutable {
         DecideHere(request, caller, std::move(policies), deadline, decision, std::move(done),
-                   std::move(ready));
+                   std::move(ready), received);
       });
       return;
     }
   }
   DecideHere(request, caller, std::move(policies), deadline, decision, std::move(done),
-             std::move(ready));
+             std::move(ready), absl::Now());
 }
 
 // `policies` is one snapshot for the whole request, so a reload in the middle
 // cannot mix two policies in one decision; it also keeps `policy` alive.
 void Decider::DecideHere(const v1::VerifyRequest& request, const std::string& caller,
                          std::shared_ptr<const policy::PolicySet> policies, absl::Time deadline,
-                         Decision* decision, DoneCallback done, ReadyCallback ready) {
+                         Decision* decision, DoneCallback done, ReadyCallback ready,
+                         absl::Time received) {
   const absl::Time start = absl::Now();
   pki::SearchStats stats;
   v1::AuditRecord record;
@@ -203,13 +204,13 @@ void Decider::DecideHere(const v1::VerifyRequest& request, const std::string& ca
   // The response is final; only whether it may leave waits for the disk.
   if (decided.ok() && ready) std::move(ready)();
   if (!decided.ok() || audit_log_ == nullptr) {
-    Observe(decided, *decision, stats, start, /*audit_failed=*/false);
+    Observe(decided, *decision, stats, received, /*audit_failed=*/false);
     std::move(done)(std::move(decided));
     return;
   }
   audit_log_->AppendAsync(
       std::move(record),
-      [this, decision, stats, start, done = std::move(done)](absl::Status logged) mutable {
+      [this, decision, stats, received, done = std::move(done)](absl::Status logged) mutable {
         absl::Status result;
         if (!logged.ok()) {
           // Fail closed: no decision leaves without its record. (Under
@@ -218,7 +219,7 @@ void Decider::DecideHere(const v1::VerifyRequest& request, const std::string& ca
           result = absl::UnavailableError(
               absl::StrCat("decision not returned: ", logged.message()));
         }
-        Observe(result, *decision, stats, start, /*audit_failed=*/!logged.ok());
+        Observe(result, *decision, stats, received, /*audit_failed=*/!logged.ok());
         std::move(done)(std::move(result));
       });
 }

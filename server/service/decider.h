@@ -107,10 +107,12 @@ class Decider {
   audit::AuditLog* audit_log() const { return audit_log_; }
 
  private:
-  // DecideAsync on this thread.
+  // DecideAsync on this thread. `received`: when DecideAsync was called, so
+  // that the latency observed includes time queued for a fetching thread.
   void DecideHere(const v1::VerifyRequest& request, const std::string& caller,
                   std::shared_ptr<const policy::PolicySet> policies, absl::Time deadline,
-                  Decision* decision, DoneCallback done, ReadyCallback ready);
+                  Decision* decision, DoneCallback done, ReadyCallback ready,
+                  absl::Time received);
   absl::Status CheckShape(const v1::VerifyRequest& request) const;
   absl::Status DecideUnobserved(const v1::VerifyRequest& request, const std::string& caller,
                                 std::shared_ptr<const policy::PolicySet> policies,

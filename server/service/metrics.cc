@@ -90,7 +90,13 @@ Metrics::Metrics()
                               .Name("chainverify_audit_records_lost")
                               .Help("Decisions returned without an audit record (fail_open only).")
                               .Register(*registry_)
-                              .Add({})) {}
+                              .Add({})),
+      fetching_queue_(BuildGauge()
+                          .Name("chainverify_fetching_decisions_queued")
+                          .Help("Requests under policies that fetch, waiting for one of the "
+                                "--fetching_threads (all busy, e.g. on a slow server).")
+                          .Register(*registry_)
+                          .Add({})) {}
 
 absl::StatusOr<std::unique_ptr<Metrics>> Metrics::Create(const std::string& listen_address) {
   std::unique_ptr<Metrics> metrics(new Metrics());
@@ -187,6 +193,8 @@ int Metrics::port() const {
 void Metrics::SetAuditRecordsLost(uint64_t lost) {
   audit_records_lost_.Set(static_cast<double>(lost));
 }
+
+void Metrics::SetFetchingQueue(int queued) { fetching_queue_.Set(static_cast<double>(queued)); }
 
 std::string Metrics::Scrape() const {
   return prometheus::TextSerializer().Serialize(registry_->Collect());

@@ -88,6 +88,9 @@ class Metrics : public DecisionObserver {
   // Audit records lost under fail_open, a running total.
   void SetAuditRecordsLost(uint64_t lost);
 
+  // Decisions waiting for a fetching thread (--fetching_threads), current.
+  void SetFetchingQueue(int queued);
+
   // The port /metrics is served on (useful with port 0), or 0.
   int port() const;
 
@@ -114,6 +117,7 @@ class Metrics : public DecisionObserver {
   prometheus::Family<prometheus::Counter>& completed_chains_;
   prometheus::Family<prometheus::Gauge>& caches_;
   prometheus::Gauge& audit_records_lost_;
+  prometheus::Gauge& fetching_queue_;
   absl::Mutex mu_;
   prometheus::Gauge* current_policy_info_ ABSL_GUARDED_BY(mu_) = nullptr;
   std::string anchor_version_ ABSL_GUARDED_BY(mu_);

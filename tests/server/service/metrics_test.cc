@@ -54,6 +54,7 @@ TEST(MetricsTest, CountsDecisionsErrorsAndAuditFailures) {
   (*metrics)->SetPolicy("v1+abc", 2, absl::FromUnixSeconds(1900000000));
   (*metrics)->SetPolicy("v2+def", 3, absl::FromUnixSeconds(1900000000));
   (*metrics)->SetFetchTotals("hit", 7);
+  (*metrics)->SetFetchingQueue(5);
 
   const std::string text = (*metrics)->Scrape();
   EXPECT_TRUE(absl::StrContains(
@@ -69,6 +70,7 @@ TEST(MetricsTest, CountsDecisionsErrorsAndAuditFailures) {
   EXPECT_TRUE(absl::StrContains(text, "chainverify_policy_reload_failures 3"));
   EXPECT_TRUE(absl::StrContains(text, "chainverify_anchor_earliest_expiry_timestamp_seconds 1900000000"));
   EXPECT_TRUE(absl::StrContains(text, R"(chainverify_revocation_fetches{outcome="hit"} 7)"));
+  EXPECT_TRUE(absl::StrContains(text, "chainverify_fetching_decisions_queued 5"));
 }
 
 TEST(MetricsTest, ServesMetricsOverHttp) {
