@@ -2,7 +2,7 @@
 //
 // For decisions that may wait on the network (AIA caIssuers, OCSP and CRL
 // fetches, each bounded by its own timeouts): gRPC's callback API runs
-// handlers on a few threads of its own (two on a 2- or 4-core machine), so a
+// handlers on a few threads of its own (two on a 2-core machine), so a
 // handler blocked in a fetch holds up every other caller's RPC. Work run here
 // blocks only the requests that wait for it.
 #ifndef CHAINVERIFY_SERVER_SERVICE_WORKER_POOL_H_
