@@ -115,6 +115,15 @@ bool LeafCouldIssue(const std::vector<PathElement>& path) {
   return true;
 }
 
+// Why an explicit distrust record (certdata.h's CKT_NSS_NOT_TRUSTED, by
+// issuer and serial) refuses a certificate, of the chain or of a voucher.
+std::string DistrustDiagnostic(const DistrustRecord& record, KeyPurpose purpose) {
+  return absl::StrCat(record.origin, " \"", record.label,
+                      "\" explicitly distrusts this certificate (by issuer and serial number) "
+                      "for ",
+                      PurposeName(purpose));
+}
+
 }  // namespace
 
 void CheckSignatureAlgorithm(const Certificate& cert, int chain_index,
@@ -247,9 +256,7 @@ std::optional<ChainValidator::Refusal> ChainValidator::RefuseVoucher(
     bool check_revocation) const {
   if (trust_store_ != nullptr) {
     if (const DistrustRecord* record = trust_store_->FindDistrust(cert, purpose_)) {
-      return Refusal{&kTrustDistrusted,
-                     absl::StrCat(record->origin, " \"", record->label,
-                                  "\" explicitly distrusts it (by issuer and serial number)")};
+      return Refusal{&kTrustDistrusted, DistrustDiagnostic(*record, purpose_)};
     }
   }
   if (rules_->denylist != nullptr) {
@@ -315,10 +322,7 @@ void ChainValidator::CheckPolicyRules(const std::vector<PathElement>& path, absl
   if (trust_store_ != nullptr) {
     for (int i = 0; i < anchor_index; ++i) {
       if (const DistrustRecord* record = trust_store_->FindDistrust(*path[i].certificate, purpose_)) {
-        errors->Add(kTrustDistrusted, i,
-                    absl::StrCat(record->origin, " \"", record->label,
-                                 "\" explicitly distrusts this certificate (by issuer and serial "
-                                 "number) for ", PurposeName(purpose_)));
+        errors->Add(kTrustDistrusted, i, DistrustDiagnostic(*record, purpose_));
       }
     }
   }
