@@ -193,17 +193,19 @@ class RevocationPolicyTest : public ::testing::Test {
     self_crl.freshest_urls = {crl_base + "self.crl"};
     testing::WriteTestFile(testing::TestTmpPath("www/self.crl"), *IssueCrl(p.inter, self_crl));
 
-    ocsp_ = new testing::HelperProcess({"/usr/bin/openssl", "ocsp", "-index", testing::TestTmpPath("index.txt"), "-port",
-                        absl::StrCat(ocsp_port), "-rsigner", testing::TestTmpPath("ca.pem"), "-rkey", testing::TestTmpPath("ca.key"),
-                        "-CA", testing::TestTmpPath("ca.pem"), "-nmin", "10"},
-                       ocsp_port);
+    // `openssl ocsp` for Revocation CA, answering from `index` and signing
+    // with `signer` (its files <signer>.pem and <signer>.key).
+    auto ocsp_responder = [](const std::string& index, int port, const std::string& signer) {
+      return new testing::HelperProcess(
+          {"/usr/bin/openssl", "ocsp", "-index", testing::TestTmpPath(index), "-port",
+           absl::StrCat(port), "-rsigner", testing::TestTmpPath(signer + ".pem"), "-rkey",
+           testing::TestTmpPath(signer + ".key"), "-CA", testing::TestTmpPath("ca.pem"),
+           "-nmin", "10"},
+          port);
+    };
+    ocsp_ = ocsp_responder("index.txt", ocsp_port, "ca");
     // The same responder software, signing as the delegated responder.
-    delegated_ocsp_ = new testing::HelperProcess(
-        {"/usr/bin/openssl", "ocsp", "-index", testing::TestTmpPath("delegated-index.txt"),
-         "-port", absl::StrCat(delegated_ocsp_port), "-rsigner",
-         testing::TestTmpPath("responder.pem"), "-rkey", testing::TestTmpPath("responder.key"),
-         "-CA", testing::TestTmpPath("ca.pem"), "-nmin", "10"},
-        delegated_ocsp_port);
+    delegated_ocsp_ = ocsp_responder("delegated-index.txt", delegated_ocsp_port, "responder");
     http_ = new testing::HelperProcess({"/usr/bin/python3", "-m", "http.server", absl::StrCat(http_port),
                         "--bind", "127.0.0.1", "--directory", testing::TestTmpPath("www")},
                        http_port);
