@@ -10,7 +10,11 @@
 //   byte 1: bits 0-6 max_chain_length (0: the default); bit 7 strict anchor
 //           checks (anchors judged by how they were issued too).
 //   bytes 2-5: the verification time, big-endian Unix seconds.
-// The remaining parts are the uploads, leaf first. libFuzzer's -max_len
+// The remaining parts are the uploads, leaf first, except those that parse
+// as DER CRLs: those are the policy's pushed CRLs (PolicyRules::crls), with
+// the parsable uploads as its pushed certificates (crl_certificates, the
+// candidate CRL signers of crl_signer.h). With CRLs, bit 0 of the time asks
+// for hard-fail revocation and bit 1 for the leaf only. libFuzzer's -max_len
 // (run.sh) bounds the total size.
 #include <cstddef>
 #include <cstdint>
@@ -24,6 +28,7 @@
 #include "fuzz/proto_check.h"
 #include "server/pki/certificate.h"
 #include "server/pki/certificate_details.h"
+#include "server/pki/crl.h"
 #include "server/pki/trust_store.h"
 #include "server/pki/verifier.h"
 
@@ -61,7 +66,17 @@ void Run(absl::string_view data) {
       store->Add(std::move(cert), "fuzz");
     }
   }
+  std::vector<std::string> crl_ders;
+  auto crl_certificates = std::make_shared<std::vector<pki::CertificatePtr>>();
   for (size_t i = next; i < parts.size() - anchors; ++i) {
+    if (pki::CrlSet::Parse({parts[i]}, nullptr)->size() == 1) {
+      crl_ders.push_back(std::move(parts[i]));
+      continue;
+    }
+    pki::ParseError error;
+    if (pki::CertificatePtr cert = pki::Certificate::Parse(parts[i], &error)) {
+      crl_certificates->push_back(std::move(cert));
+    }
     input.certificates.push_back(std::move(parts[i]));
   }
 
@@ -71,6 +86,12 @@ void Run(absl::string_view data) {
       (flags & 0x20) ? pki::Profile::kWebPki : pki::Profile::kRfc5280;
   if (max_chain_length > 0) policy.validation.max_chain_length = max_chain_length;
   policy.validation.strict_anchor_checks = strict_anchor_checks;
+  if (!crl_ders.empty()) {
+    policy.rules.crls = pki::CrlSet::Parse(std::move(crl_ders), nullptr);
+    policy.rules.crl_certificates = std::move(crl_certificates);
+    policy.rules.revocation_hard_fail = seconds & 1;
+    policy.rules.revocation_leaf_only = seconds & 2;
+  }
   // Bounded work per input: iterations and signatures, not wall-clock time,
   // so that a slow input is a libFuzzer timeout rather than a silent cut-off.
   policy.limits.deadline = absl::InfiniteDuration();

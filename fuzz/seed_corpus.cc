@@ -217,6 +217,22 @@ int Main(int argc, char** argv) {
   }
   w.Write("crl_fuzzer", "indirect_delta",
           Be32(kTime) + JoinParts({rich.der, inter.der, *indirect_crl, *delta_crl}));
+  // path_builder_fuzzer with pushed CRLs: the leaf revoked by its issuer's
+  // CRL (soft-fail, whole chain), and an indirect CRL with its delta
+  // (hard-fail, leaf only; the time's low bits choose, see the fuzzer).
+  auto path_with_crls = [](uint8_t flags, uint32_t time, const std::vector<std::string>& parts) {
+    std::string out = PathInput(flags, parts);
+    out.replace(2, 4, Be32(time));
+    return out;
+  };
+  w.Write("path_builder_fuzzer", "crl-revoked",
+          path_with_crls(0x40 | 1, kTime & ~3u,
+                         {"service.example.com", leaf.der, *crl, inter.der, *root_crl,
+                          root.der}));
+  w.Write("path_builder_fuzzer", "crl-indirect-delta",
+          path_with_crls(0x40 | 1, kTime | 3u,
+                         {"rich.example.com", rich.der, inter.der, *indirect_crl, *delta_crl,
+                          root.der}));
   // ocsp_fuzzer: time, certificate, issuer, response.
   w.Write("ocsp_fuzzer", "good", Be32(kTime) + JoinParts({leaf.der, inter.der, good}));
   w.Write("ocsp_fuzzer", "revoked", Be32(kTime) + JoinParts({leaf.der, inter.der, revoked}));
