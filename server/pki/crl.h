@@ -100,11 +100,11 @@ struct RevocationCheck {
   // CRLReason (RFC 5280 5.3.1) when kRevoked: kCrlReasonUnspecified when the
   // entry has no reasonCode. -1 otherwise.
   int reason = -1;
-  // OCSP only: the DER certificate of the delegated responder that signed the
-  // answer, so that the caller can judge the responder itself; empty when the
-  // issuer signed. With id-pkix-ocsp-nocheck (RFC 6960 4.2.2.2.1) its own
-  // revocation status is not to be checked.
-  std::string delegated_responder_der;
+  // OCSP only: the certificate of the delegated responder that signed the
+  // answer, as parsed to authorize it, so that the caller can judge the
+  // responder itself; null when the issuer signed. With id-pkix-ocsp-nocheck
+  // (RFC 6960 4.2.2.2.1) its own revocation status is not to be checked.
+  CertificatePtr delegated_responder;
   bool responder_nocheck = false;
 };
 

@@ -139,10 +139,12 @@ std::string ResponderIdText(const OCSP_BASICRESP* basic) {
 }
 
 // RFC 6960 4.2.2.2: whether `responder`, a certificate from the response's
-// `certs`, is a delegated responder of `issuer` at `time`. Empty when it is;
-// sets `nocheck` when it carries id-pkix-ocsp-nocheck (4.2.2.2.1).
+// `certs`, is a delegated responder of `issuer` at `time`. Empty when it is,
+// with `parsed` set (the caller judges it further) and `nocheck` set when it
+// carries id-pkix-ocsp-nocheck (4.2.2.2.1).
 std::string DelegatedResponderProblem(X509* responder, const Certificate& issuer,
-                                      absl::Time time, bool* nocheck) {
+                                      absl::Time time, CertificatePtr* parsed,
+                                      bool* nocheck) {
   unsigned char* der = nullptr;
   const int len = i2d_X509(responder, &der);
   if (len <= 0) return "does not encode";
@@ -188,15 +190,15 @@ std::string DelegatedResponderProblem(X509* responder, const Certificate& issuer
     return absl::StrCat("expired at ", TimeToString(cert->not_after()));
   }
   *nocheck = X509_get_ext_by_NID(cert->x509(), NID_id_pkix_OCSP_noCheck, -1) >= 0;
+  *parsed = std::move(cert);
   return "";
 }
 
 // Who signed the response, once authorized.
 struct Signer {
   std::string name;    // RFC 2253 subject.
-  bool delegated = false;
   bool nocheck = false;
-  X509* certificate = nullptr;  // The delegated responder's, owned by the response.
+  CertificatePtr delegated;  // The delegated responder's certificate, or null.
 };
 
 // RFC 6960 4.2.2.2: the response must be signed by the issuer itself or by a
@@ -223,8 +225,9 @@ bool FindAuthorizedSigner(OCSP_BASICRESP* basic, const Certificate& issuer,
     const std::string candidate_name =
         NameToString(X509_get_subject_name(candidate));
     bool nocheck = false;
+    CertificatePtr parsed;
     const std::string problem =
-        DelegatedResponderProblem(candidate, issuer, time, &nocheck);
+        DelegatedResponderProblem(candidate, issuer, time, &parsed, &nocheck);
     if (!problem.empty()) {
       problems.push_back(absl::StrCat("responder certificate ", candidate_name,
                                       " ", problem));
@@ -237,9 +240,8 @@ bool FindAuthorizedSigner(OCSP_BASICRESP* basic, const Certificate& issuer,
       continue;
     }
     signer->name = candidate_name;
-    signer->delegated = true;
     signer->nocheck = nocheck;
-    signer->certificate = candidate;
+    signer->delegated = std::move(parsed);
     return true;
   }
   if (!any_named && problems.empty()) {
@@ -474,18 +476,13 @@ RevocationCheck CheckOcspResponse(absl::string_view ocsp_response_der,
   ERR_clear_error();
 
   const std::string by =
-      signer.delegated
+      signer.delegated != nullptr
           ? absl::StrCat("delegated responder ", signer.name,
                          signer.nocheck ? " (id-pkix-ocsp-nocheck)" : "")
           : absl::StrCat("issuer ", signer.name);
   RevocationCheck result;
-  if (signer.delegated) {
-    unsigned char* der = nullptr;
-    const int length = i2d_X509(signer.certificate, &der);
-    if (length > 0) result.delegated_responder_der.assign(reinterpret_cast<char*>(der), length);
-    OPENSSL_free(der);
-    result.responder_nocheck = signer.nocheck;
-  }
+  result.delegated_responder = signer.delegated;
+  result.responder_nocheck = signer.nocheck;
   if (findings.revoked) {
     result.state = RevocationState::kRevoked;
     result.source = absl::StrCat("ocsp:", signer.name);

@@ -15,7 +15,7 @@
 //    id-kp-OCSPSigning (anyExtendedKeyUsage does not count), valid at the
 //    time, without keyUsage or with digitalSignature (RFC 5280 4.2.1.3), and
 //    without unhandled critical extensions. The answer carries the
-//    responder's certificate (RevocationCheck::delegated_responder_der) and
+//    responder's certificate (RevocationCheck::delegated_responder) and
 //    whether it has id-pkix-ocsp-nocheck (4.2.2.2.1), for the caller to judge
 //    the responder; ChainValidator does. Locally configured responders are
 //    not supported.

@@ -196,16 +196,10 @@ RevocationCheck ChainValidator::CheckRevocation(const Certificate& cert,
   // revocation status is not checked (RFC 6960 4.2.2.2.1), distrust and the
   // denylist still apply.
   auto judge_responder = [&](RevocationCheck& check) {
-    if (!judge_vouchers || check.delegated_responder_der.empty()) return;
-    ParseError error;
-    CertificatePtr responder = Certificate::Parse(check.delegated_responder_der, &error);
-    std::optional<Refusal> refusal;
-    if (responder == nullptr) {
-      refusal = Refusal{&kRevocationUnknown, "its certificate does not parse"};
-    } else {
-      refusal = RefuseVoucher(*responder, issuer, now,
-                              /*check_revocation=*/!check.responder_nocheck);
-    }
+    if (!judge_vouchers || check.delegated_responder == nullptr) return;
+    const std::optional<Refusal> refusal =
+        RefuseVoucher(*check.delegated_responder, issuer, now,
+                      /*check_revocation=*/!check.responder_nocheck);
     if (!refusal) return;
     RevocationCheck refused;
     refused.diagnostic = absl::StrCat("the OCSP answer (", check.source,

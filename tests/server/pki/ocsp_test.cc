@@ -622,12 +622,14 @@ TEST(OcspTest, AnswerCarriesItsDelegatedResponder) {
     return CheckOcspResponse(BuildResponse(spec), *leaf, *ca, kNow);
   };
   const RevocationCheck delegated = check(SignerKind::kResponder);
-  EXPECT_EQ(delegated.delegated_responder_der, pki.responder.der);
+  ASSERT_NE(delegated.delegated_responder, nullptr);
+  EXPECT_EQ(delegated.delegated_responder->der(), pki.responder.der);
   EXPECT_FALSE(delegated.responder_nocheck);
   const RevocationCheck nocheck = check(SignerKind::kResponderNoCheck);
-  EXPECT_EQ(nocheck.delegated_responder_der, pki.responder_nocheck.der);
+  ASSERT_NE(nocheck.delegated_responder, nullptr);
+  EXPECT_EQ(nocheck.delegated_responder->der(), pki.responder_nocheck.der);
   EXPECT_TRUE(nocheck.responder_nocheck);
-  EXPECT_TRUE(check(SignerKind::kIssuer).delegated_responder_der.empty());
+  EXPECT_EQ(check(SignerKind::kIssuer).delegated_responder, nullptr);
 }
 
 struct Judged {
