@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,18 +25,22 @@ namespace chainverify::pki {
 class RevocationFetcher {
  public:
   virtual ~RevocationFetcher() = default;
-  // A DER OCSP response about `cert` from its responder, or why not.
+  // A DER OCSP response about `cert` from its responder, or why not. Waits
+  // no later than `deadline`; a transfer still running then goes on and
+  // serves later requests.
   virtual absl::StatusOr<std::string> FetchOcsp(const Certificate& cert,
-                                                const Certificate& issuer) = 0;
+                                                const Certificate& issuer,
+                                                absl::Time deadline) = 0;
   // The CRLs published for `cert`: those at its cRLDistributionPoints and
   // the delta CRLs their freshestCRL (or the certificate's) points to, each
-  // parsed once and shared across requests while it is current.
+  // parsed once and shared across requests while it is current. Waits no
+  // later than `deadline`, as FetchOcsp.
   struct FetchedCrls {
     std::vector<std::shared_ptr<const CrlSet>> sets;
     // Why a URL gave nothing usable ("http://...: response larger than ...").
     std::vector<std::string> errors;
   };
-  virtual FetchedCrls FetchCrls(const Certificate& cert) = 0;
+  virtual FetchedCrls FetchCrls(const Certificate& cert, absl::Time deadline) = 0;
   // Running totals by outcome ("hit", "miss", ...), for metrics.
   virtual std::vector<std::pair<std::string, uint64_t>> Counters() const { return {}; }
 };

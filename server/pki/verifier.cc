@@ -190,6 +190,7 @@ VerifyResult VerifyChainUncached(const VerifyInput& input, const VerifyPolicy& p
   if (uploaded > 0 && uploads[0] != nullptr && policy.trust_store != nullptr) {
     ChainValidator validator(policy.validation, input.purpose, input.peer_name, input.time);
     validator.SetPolicyRules(&policy.rules, input.stapled_ocsp_response);
+    validator.SetFetchDeadline(input.deadline - kAnswerMargin);
     validator.SetTrustStore(policy.trust_store.get());
     // One budget for the chain's search and its CRL signers' (crl_signer.h).
     SearchBudget budget;

@@ -31,7 +31,16 @@ struct VerifyInput {
   std::string stapled_ocsp_response;
   // The instant to verify at.
   absl::Time time = absl::Now();
+  // The caller's deadline (wall clock). Revocation fetches are waited for
+  // until kAnswerMargin before it, so that a slow OCSP or CRL server gives an
+  // UNKNOWN status in time rather than a missed deadline; their transfers go
+  // on and serve the requests that come next (revocation/fetcher.h).
+  absl::Time deadline = absl::InfiniteFuture();
 };
+
+// What a decision keeps of the caller's deadline to finish after its last
+// revocation wait: the rest of validation, the audit record, the answer.
+inline constexpr absl::Duration kAnswerMargin = absl::Milliseconds(50);
 
 // What the policy fixes for the decision.
 struct VerifyPolicy {

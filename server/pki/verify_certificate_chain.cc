@@ -218,7 +218,7 @@ RevocationCheck ChainValidator::CheckRevocation(const Certificate& cert,
     if (answered(check)) return check;
   }
   if (rules_->fetcher != nullptr && rules_->fetch_ocsp) {
-    absl::StatusOr<std::string> response = rules_->fetcher->FetchOcsp(cert, issuer);
+    absl::StatusOr<std::string> response = rules_->fetcher->FetchOcsp(cert, issuer, fetch_deadline_);
     if (response.ok()) {
       RevocationCheck check = CheckOcspResponse(*response, cert, issuer, now);
       judge_responder(check);
@@ -228,7 +228,7 @@ RevocationCheck ChainValidator::CheckRevocation(const Certificate& cert,
     }
   }
   if (rules_->fetcher != nullptr && rules_->fetch_crls) {
-    RevocationFetcher::FetchedCrls fetched = rules_->fetcher->FetchCrls(cert);
+    RevocationFetcher::FetchedCrls fetched = rules_->fetcher->FetchCrls(cert, fetch_deadline_);
     for (const std::string& error : fetched.errors) unknown.push_back(error);
     if (!fetched.sets.empty()) {
       std::vector<const CrlSet*> sets;

@@ -49,6 +49,10 @@ class ChainValidator : public PathValidator, public CrlSignerPathRules {
     stapled_ocsp_ = &stapled_ocsp;
   }
 
+  // Revocation fetches are waited for until `deadline` (wall clock; the
+  // transfers go on and serve later requests). Default: no limit.
+  void SetFetchDeadline(absl::Time deadline) { fetch_deadline_ = deadline; }
+
   // Also apply the explicit distrust records of `store` (by issuer and
   // serial) to every certificate of the path. Must outlive the validator.
   void SetTrustStore(const TrustStore* store) { trust_store_ = store; }
@@ -82,6 +86,7 @@ class ChainValidator : public PathValidator, public CrlSignerPathRules {
   const absl::Time time_;
   const PolicyRules* rules_ = nullptr;
   const std::string* stapled_ocsp_ = nullptr;
+  absl::Time fetch_deadline_ = absl::InfiniteFuture();
   const TrustStore* trust_store_ = nullptr;
   CrlSignerContext* crl_signers_ = nullptr;
   const TrustAnchor* crl_signer_anchor_ = nullptr;

@@ -287,6 +287,13 @@ Fetcher::~Fetcher() {
     refresh_cv_.SignalAll();
   }
   refresh_thread_.join();
+  // Background transfers see stopping_ and abort (CANCELLED).
+  absl::flat_hash_map<std::thread::id, std::thread> background;
+  {
+    absl::MutexLock lock(&mu_);
+    background.swap(background_);
+  }
+  for (auto& [id, thread] : background) thread.join();
   // Refreshes that never started: nobody should wait on them, but never hang.
   absl::MutexLock lock(&mu_);
   for (auto& [key, entry] : cache_) {
@@ -314,9 +321,8 @@ absl::StatusOr<FetchResult> Fetcher::CachedGet(const std::string& url, ExpiryFn 
 
 absl::StatusOr<FetchResult> Fetcher::CachedPost(const std::string& url, const std::string& body,
                                                 const std::string& content_type,
-                                                ExpiryFn expiry_of) {
-  return CachedFetch(Request{true, url, body, content_type}, std::move(expiry_of),
-                     absl::InfiniteFuture());
+                                                ExpiryFn expiry_of, absl::Time deadline) {
+  return CachedFetch(Request{true, url, body, content_type}, std::move(expiry_of), deadline);
 }
 
 Fetcher::Stats Fetcher::stats() const {
@@ -482,6 +488,10 @@ absl::StatusOr<FetchResult> Fetcher::CachedFetch(Request request, ExpiryFn expir
       if (value.ok()) value->from_cache = true;
       return value;
     }
+    if (now >= deadline) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "this request's deadline passed before ", ForMessage(request.url), " was fetched"));
+    }
     if (it == cache_.end()) {
       if (cache_.size() >= next_sweep_size_) SweepExpiredLocked(now);
       it = cache_.try_emplace(key).first;
@@ -503,13 +513,51 @@ absl::StatusOr<FetchResult> Fetcher::CachedFetch(Request request, ExpiryFn expir
     }
   }
   if (lead) {
-    RunFlight(key, request, expiry_of, flight, deadline);
-  } else if (!flight->done.WaitForNotificationWithDeadline(deadline)) {
+    if (deadline - absl::Now() >= policy_.total_timeout) {
+      // The transfer ends before the caller stops waiting: no thread needed.
+      RunFlight(key, request, expiry_of, flight, absl::InfiniteFuture());
+      return flight->result;
+    }
+    if (!StartBackgroundFlight(key, request, expiry_of, flight)) {
+      RunFlight(key, request, expiry_of, flight, deadline);
+      return flight->result;
+    }
+  }
+  if (!flight->done.WaitForNotificationWithDeadline(deadline)) {
     return absl::DeadlineExceededError(absl::StrCat(
-        "waited for another request's fetch of ", ForMessage(request.url),
-        " until this request's deadline"));
+        "stopped waiting for ", ForMessage(request.url),
+        " at this request's deadline; the transfer goes on and its answer "
+        "serves the requests that come next"));
   }
   return flight->result;
+}
+
+bool Fetcher::StartBackgroundFlight(const std::string& key, const Request& request,
+                                    const ExpiryFn& expiry_of,
+                                    const std::shared_ptr<Flight>& flight) {
+  std::vector<std::thread> finished;
+  bool started = false;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const std::thread::id& id : background_finished_) {
+      auto it = background_.find(id);
+      if (it == background_.end()) continue;
+      finished.push_back(std::move(it->second));
+      background_.erase(it);
+    }
+    background_finished_.clear();
+    if (!stopping_.load() && background_.size() < kMaxBackgroundTransfers) {
+      std::thread thread([this, key, request, expiry_of, flight] {
+        RunFlight(key, request, expiry_of, flight, absl::InfiniteFuture());
+        absl::MutexLock lock(&mu_);
+        background_finished_.push_back(std::this_thread::get_id());
+      });
+      background_.emplace(thread.get_id(), std::move(thread));
+      started = true;
+    }
+  }
+  for (std::thread& thread : finished) thread.join();
+  return started;
 }
 
 void Fetcher::RunFlight(const std::string& key, const Request& request,

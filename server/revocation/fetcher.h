@@ -122,16 +122,24 @@ class Fetcher {
   // expiry_of(body); a body already expired when fetched is cached for
   // negative_ttl only, like a failure.
   //
-  // `deadline` is the caller's: a transfer it leads stops at the deadline
-  // (or total_timeout, whichever is first), and waiting for another caller's
-  // transfer stops there too; both are DEADLINE_EXCEEDED. A transfer cut
-  // short by a caller's deadline rather than by total_timeout is not cached,
-  // so one impatient request does not fail the URL for the others.
+  // `deadline` is the caller's: it stops waiting then (DEADLINE_EXCEEDED),
+  // but the transfer does not stop with it. A transfer that a caller with
+  // less than total_timeout left starts runs on a background thread until
+  // it ends on its own (total_timeout at most), and its answer is cached for
+  // the requests that come next, so a slow responder costs one impatient
+  // request its answer, not every request. At most
+  // kMaxBackgroundTransfers run so; past that, the caller's transfer is cut
+  // at its deadline and the cut is not cached. A deadline already passed
+  // fetches nothing.
   absl::StatusOr<FetchResult> CachedGet(const std::string& url, ExpiryFn expiry_of,
                                         absl::Time deadline = absl::InfiniteFuture());
   absl::StatusOr<FetchResult> CachedPost(const std::string& url, const std::string& body,
                                          const std::string& content_type,
-                                         ExpiryFn expiry_of);
+                                         ExpiryFn expiry_of,
+                                         absl::Time deadline = absl::InfiniteFuture());
+
+  // Transfers that outlive the deadline of the caller that started them.
+  static constexpr int kMaxBackgroundTransfers = 32;
 
   Stats stats() const;
 
@@ -164,6 +172,10 @@ class Fetcher {
                  const std::shared_ptr<Flight>& flight, absl::Time deadline);
   void SweepExpiredLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RefreshLoop();
+  // Starts RunFlight on a background thread, unless kMaxBackgroundTransfers
+  // already run; false then.
+  bool StartBackgroundFlight(const std::string& key, const Request& request,
+                             const ExpiryFn& expiry_of, const std::shared_ptr<Flight>& flight);
 
   const FetchPolicy policy_;
   std::atomic<bool> stopping_{false};
@@ -176,6 +188,10 @@ class Fetcher {
   absl::CondVar refresh_cv_;
   Stats stats_ ABSL_GUARDED_BY(mu_);
   std::thread refresh_thread_;
+  // Background transfers (StartBackgroundFlight), joined when they have
+  // finished (by the next start) or by the destructor.
+  absl::flat_hash_map<std::thread::id, std::thread> background_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::thread::id> background_finished_ ABSL_GUARDED_BY(mu_);
 };
 
 // Exposed for tests.

@@ -55,14 +55,15 @@ Fetcher::ExpiryFn ExpiryFrom(std::optional<absl::Time> (*next_update)(const std:
 }  // namespace
 
 absl::StatusOr<std::string> HttpRevocationFetcher::FetchOcsp(const pki::Certificate& cert,
-                                                             const pki::Certificate& issuer) {
+                                                             const pki::Certificate& issuer,
+                                                             absl::Time deadline) {
   absl::StatusOr<std::string> request = pki::BuildOcspRequest(cert, issuer);
   if (!request.ok()) return request.status();
   absl::Status last = absl::NotFoundError("the certificate names no OCSP responder");
   for (const std::string& url : pki::OcspResponderUrls(cert)) {
     absl::StatusOr<FetchResult> fetched =
         fetcher_.CachedPost(url, *request, "application/ocsp-request",
-                            ExpiryFrom(OcspNextUpdate));
+                            ExpiryFrom(OcspNextUpdate), deadline);
     if (fetched.ok()) return fetched->body;
     last = fetched.status();
   }
@@ -93,7 +94,7 @@ std::vector<std::pair<std::string, uint64_t>> HttpRevocationFetcher::Counters() 
 }
 
 absl::StatusOr<std::shared_ptr<const pki::CrlSet>> HttpRevocationFetcher::FetchCrl(
-    const std::string& url) {
+    const std::string& url, absl::Time deadline) {
   const absl::Time now = absl::Now();
   {
     absl::MutexLock lock(&mu_);
@@ -105,7 +106,8 @@ absl::StatusOr<std::shared_ptr<const pki::CrlSet>> HttpRevocationFetcher::FetchC
   }
   // The body cache coalesces concurrent fetches of one URL; two requests that
   // miss here together may both parse it, and the second result is kept.
-  absl::StatusOr<FetchResult> fetched = crl_fetcher_.CachedGet(url, ExpiryFrom(CrlNextUpdate));
+  absl::StatusOr<FetchResult> fetched =
+      crl_fetcher_.CachedGet(url, ExpiryFrom(CrlNextUpdate), deadline);
   if (!fetched.ok()) {
     return absl::Status(fetched.status().code(),
                         absl::StrCat(url, ": ", fetched.status().message()));
@@ -144,7 +146,7 @@ absl::StatusOr<std::shared_ptr<const pki::CrlSet>> HttpRevocationFetcher::FetchC
 }
 
 pki::RevocationFetcher::FetchedCrls HttpRevocationFetcher::FetchCrls(
-    const pki::Certificate& cert) {
+    const pki::Certificate& cert, absl::Time deadline) {
   FetchedCrls out;
   std::vector<std::string> urls = pki::CrlDistributionPointUrls(cert);
   for (std::string& url : pki::FreshestCrlUrls(cert)) urls.push_back(std::move(url));
@@ -158,7 +160,7 @@ pki::RevocationFetcher::FetchedCrls HttpRevocationFetcher::FetchCrls(
                                         " CRL URLs for one certificate; the rest not fetched"));
       break;
     }
-    absl::StatusOr<std::shared_ptr<const pki::CrlSet>> set = FetchCrl(urls[i]);
+    absl::StatusOr<std::shared_ptr<const pki::CrlSet>> set = FetchCrl(urls[i], deadline);
     if (!set.ok()) {
       out.errors.push_back(absl::StrCat("CRL fetch failed: ", set.status().message()));
       continue;

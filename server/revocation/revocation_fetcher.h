@@ -42,8 +42,9 @@ class HttpRevocationFetcher : public pki::RevocationFetcher {
   explicit HttpRevocationFetcher(FetchPolicy policy, CrlCacheOptions crl_options = {});
 
   absl::StatusOr<std::string> FetchOcsp(const pki::Certificate& cert,
-                                        const pki::Certificate& issuer) override;
-  FetchedCrls FetchCrls(const pki::Certificate& cert) override;
+                                        const pki::Certificate& issuer,
+                                        absl::Time deadline) override;
+  FetchedCrls FetchCrls(const pki::Certificate& cert, absl::Time deadline) override;
 
   std::vector<std::pair<std::string, uint64_t>> Counters() const override;
 
@@ -54,7 +55,8 @@ class HttpRevocationFetcher : public pki::RevocationFetcher {
     uint64_t last_used = 0;
   };
   // The parsed CRL at `url`, from the cache or fetched; or why not.
-  absl::StatusOr<std::shared_ptr<const pki::CrlSet>> FetchCrl(const std::string& url);
+  absl::StatusOr<std::shared_ptr<const pki::CrlSet>> FetchCrl(const std::string& url,
+                                                              absl::Time deadline);
 
   Fetcher fetcher_;      // OCSP.
   Fetcher crl_fetcher_;  // CRLs: max_response_bytes = max_crl_bytes.

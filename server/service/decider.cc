@@ -272,6 +272,7 @@ absl::Status Decider::DecideUnobserved(const v1::VerifyRequest& request,
   input.purpose = ToPurpose(request.usage());
   input.certificates.assign(request.certificates().begin(), request.certificates().end());
   input.stapled_ocsp_response = request.stapled_ocsp_response();
+  input.deadline = deadline;
 
   pki::VerifyPolicy verify = policy->verify;
   verify.validation.profile = policy->ProfileFor(input.purpose);

@@ -1,10 +1,11 @@
-"""An HTTP server for the AIA tests: Python's http.server serving a directory,
+"""An HTTP server for the AIA and revocation tests: Python's http.server serving a directory,
 plus the misbehaviours a caIssuers URL can show. Counts requests per path.
 
 Usage: aia_http_server.py PORT DIRECTORY
 
   /<file>            the file, 200 (404 when absent)
   /hang/<anything>   never answers (holds the connection for 60 s)
+  /slow/<ms>/<file>  the file, after <ms> milliseconds
   /redirect          302 to the cloud metadata address, which the fetcher must
                      not follow
   /big               200 with 1 MiB of bytes, over any caIssuers size cap
@@ -53,6 +54,10 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         if url.path.startswith("/hang/"):
             time.sleep(60)
             return
+        if url.path.startswith("/slow/"):
+            _, _, ms, name = url.path.split("/", 3)
+            time.sleep(int(ms) / 1000)
+            self.path = "/" + name
         if url.path == "/redirect":
             self.send_body(302, b"", headers=[("Location", "http://169.254.169.254/latest/meta-data/")])
             return

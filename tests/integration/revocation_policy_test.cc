@@ -44,6 +44,10 @@ using ::chainverify::testing::Runfile;
 using ::chainverify::testing::ServerProcess;
 using ::chainverify::testing::TestCert;
 
+// How long the HTTP server takes to serve the slow CRLs: over the test's
+// deadline, under the policy's fetch total_timeout_ms (2 s).
+constexpr absl::Duration kSlowCrl = absl::Milliseconds(1500);
+
 std::string IndexTime(absl::Time t) { return absl::FormatTime("%y%m%d%H%M%SZ", t, absl::UTCTimeZone()); }
 
 class RevocationPolicyTest : public ::testing::Test {
@@ -82,6 +86,16 @@ class RevocationPolicyTest : public ::testing::Test {
         MustIssue(leaf_spec("dead.example.com", absl::StrCat("http://127.0.0.1:", dead_port_, "/")),
                   &p.inter);
     p.under_revoked_ca = MustIssue(leaf_spec("sub.example.com", ocsp_url), &p.revoked_inter);
+    // Leaves whose only revocation source is a CRL that takes kSlowCrl to
+    // arrive (each its own URL, so each test call is the first to fetch it).
+    auto slow_crl_leaf = [&](const std::string& name, const std::string& crl) {
+      CertSpec s = LeafSpec(name, {name});
+      s.crl_distribution_points = {
+          absl::StrCat(crl_base, "slow/", absl::ToInt64Milliseconds(kSlowCrl), "/", crl)};
+      return MustIssue(s, &p.inter);
+    };
+    p.slow_crl_hard = slow_crl_leaf("slow-hard.example.com", "slow-hard.crl");
+    p.slow_crl_soft = slow_crl_leaf("slow-soft.example.com", "slow-soft.crl");
 
     // A delegated OCSP responder of Revocation CA (RFC 6960 4.2.2.2), which
     // the CA has since revoked (ca.crl, its distribution point, lists it),
@@ -112,6 +126,13 @@ class RevocationPolicyTest : public ::testing::Test {
     testing::WriteTestFile(testing::TestTmpPath("www/ca.crl"),
           *IssueCrl(p.inter, {p.revoked.serial_hex(), p.revoked_responder.serial_hex()},
                     now - absl::Hours(1), now + absl::Hours(24)));
+    // Both slow CRLs revoke their leaf.
+    testing::WriteTestFile(testing::TestTmpPath("www/slow-hard.crl"),
+          *IssueCrl(p.inter, {p.slow_crl_hard.serial_hex()}, now - absl::Hours(1),
+                    now + absl::Hours(24)));
+    testing::WriteTestFile(testing::TestTmpPath("www/slow-soft.crl"),
+          *IssueCrl(p.inter, {p.slow_crl_soft.serial_hex()}, now - absl::Hours(1),
+                    now + absl::Hours(24)));
     testing::WriteTestFile(testing::TestTmpPath("delegated-index.txt"),
           absl::StrCat("V\t", expiry, "\t\t", p.answered_by_delegated.serial_hex(),
                        "\tunknown\t/CN=delegated\n"));
@@ -206,9 +227,10 @@ class RevocationPolicyTest : public ::testing::Test {
     ocsp_ = ocsp_responder("index.txt", ocsp_port, "ca");
     // The same responder software, signing as the delegated responder.
     delegated_ocsp_ = ocsp_responder("delegated-index.txt", delegated_ocsp_port, "responder");
-    http_ = new testing::HelperProcess({"/usr/bin/python3", "-m", "http.server", absl::StrCat(http_port),
-                        "--bind", "127.0.0.1", "--directory", testing::TestTmpPath("www")},
-                       http_port);
+    http_ = new testing::HelperProcess({"/usr/bin/python3",
+                                        Runfile("tests/integration/aia_http_server.py"),
+                                        absl::StrCat(http_port), testing::TestTmpPath("www")},
+                                       http_port);
 
     pki::ParseError error;
     const std::string root_spki = absl::Base64Escape(
@@ -227,6 +249,8 @@ class RevocationPolicyTest : public ::testing::Test {
               "revocation { mode: HARD_FAIL fetch_ocsp: true fetch_crls: true ", fetch, " } }\n",
               "policies { name: \"crl\" ", store,
               "revocation { mode: HARD_FAIL fetch_crls: true ", fetch, " } }\n",
+              "policies { name: \"crl_soft\" ", store,
+              "revocation { mode: SOFT_FAIL fetch_crls: true ", fetch, " } }\n",
               "policies { name: \"stapled\" ", store,
               "revocation { mode: HARD_FAIL leaf_only: true } }\n",
               "policies { name: \"soft\" ", store,
@@ -275,7 +299,8 @@ class RevocationPolicyTest : public ::testing::Test {
   }
 
   v1::VerifyResponse Verify(const std::string& policy, const TestCert& leaf,
-                            const TestCert& inter, const std::string& staple = "") {
+                            const TestCert& inter, const std::string& staple = "",
+                            absl::Duration deadline = absl::Seconds(20)) {
     v1::VerifyRequest request;
     request.add_certificates(leaf.der);
     request.add_certificates(inter.der);
@@ -283,7 +308,7 @@ class RevocationPolicyTest : public ::testing::Test {
     request.set_stapled_ocsp_response(staple);
     v1::VerifyResponse response;
     grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    context.set_deadline(absl::ToChronoTime(absl::Now() + deadline));
     grpc::Status status = stub_->Verify(&context, request, &response);
     EXPECT_TRUE(status.ok()) << status.error_message();
     return response;
@@ -291,6 +316,7 @@ class RevocationPolicyTest : public ::testing::Test {
 
   struct Pki {
     TestCert root, inter, revoked_inter, good, revoked, unreachable, under_revoked_ca;
+    TestCert slow_crl_hard, slow_crl_soft;
     TestCert revoked_responder, answered_by_delegated;
     TestCert authority, revoked_authority, indirect_good, indirect_revoked,
         indirect_by_revoked_authority, self_named;
@@ -367,6 +393,35 @@ TEST_F(RevocationPolicyTest, UnreachableResponderHardVersusSoftFail) {
   ASSERT_EQ(soft.revocation_size(), 1);
   EXPECT_EQ(soft.revocation(0).state(), v1::RevocationResult::UNKNOWN);
   EXPECT_LT(absl::Now() - start, absl::Seconds(10));  // Never a hang.
+}
+
+// A revocation source slower than the caller's deadline: the caller gets the
+// policy's answer for an unknown status in time (not DEADLINE_EXCEEDED), and
+// the transfer goes on, so the next request is answered from its CRL.
+TEST_F(RevocationPolicyTest, SlowCrlAnswersUnknownInTimeAndServesTheNextRequest) {
+  const absl::Duration deadline = absl::Milliseconds(600);
+  absl::Time start = absl::Now();
+  v1::VerifyResponse hard = Verify("crl", pki_->slow_crl_hard, pki_->inter, "", deadline);
+  EXPECT_LT(absl::Now() - start, deadline);
+  EXPECT_EQ(hard.status(), v1::REVOCATION_UNKNOWN);
+  ASSERT_GE(hard.revocation_size(), 1);
+  EXPECT_EQ(hard.revocation(0).state(), v1::RevocationResult::UNKNOWN);
+  EXPECT_TRUE(absl::StrContains(hard.revocation(0).detail(), "the transfer goes on"))
+      << hard.revocation(0).detail();
+
+  start = absl::Now();
+  v1::VerifyResponse soft = Verify("crl_soft", pki_->slow_crl_soft, pki_->inter, "", deadline);
+  EXPECT_LT(absl::Now() - start, deadline);
+  EXPECT_EQ(soft.verdict(), v1::TRUSTED);
+  ASSERT_GE(soft.revocation_size(), 1);
+  EXPECT_EQ(soft.revocation(0).state(), v1::RevocationResult::UNKNOWN);
+
+  // Both transfers have landed by now.
+  absl::SleepFor(kSlowCrl);
+  EXPECT_EQ(Verify("crl", pki_->slow_crl_hard, pki_->inter, "", deadline).status(),
+            v1::REVOKED);
+  EXPECT_EQ(Verify("crl_soft", pki_->slow_crl_soft, pki_->inter, "", deadline).status(),
+            v1::REVOKED);
 }
 
 TEST_F(RevocationPolicyTest, StaleAndForgedPushedCrlsAreUnknown) {

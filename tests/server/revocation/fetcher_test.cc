@@ -29,6 +29,7 @@ namespace chainverify::revocation {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr size_t kLargeBody = 64 * 1024;
 constexpr absl::Duration kSlowish = absl::Milliseconds(300);  // Under the timeout.
@@ -375,25 +376,68 @@ TEST(FetcherTest, TimeoutIsDeadlineExceeded) {
   EXPECT_LT(took, absl::Milliseconds(800));
 }
 
-// A caller's deadline shorter than total_timeout cuts its transfer short, and
-// that failure is not cached: the next caller with time to spare gets the body.
-TEST(FetcherTest, CallerDeadlineCutsTheTransferWithoutPoisoningTheCache) {
+// A caller's deadline shorter than total_timeout ends its wait, not the
+// transfer: the transfer finishes in the background and its body serves the
+// next caller from the cache, without asking the server again.
+TEST(FetcherTest, CallerDeadlineStopsTheWaitNotTheTransfer) {
   TestHttpServer server;
   Fetcher fetcher(TestPolicy());  // total_timeout 1 s; /slowish answers after 300 ms.
   const absl::Time start = absl::Now();
   absl::StatusOr<FetchResult> hurried =
       fetcher.CachedGet(server.Url("/slowish"), NoExpiry(), start + absl::Milliseconds(100));
   EXPECT_EQ(hurried.status().code(), absl::StatusCode::kDeadlineExceeded) << hurried.status();
+  EXPECT_THAT(hurried.status().message(), HasSubstr("the transfer goes on"));
   EXPECT_LT(absl::Now() - start, absl::Milliseconds(250));
-  absl::StatusOr<FetchResult> patient =
-      fetcher.CachedGet(server.Url("/slowish"), NoExpiry(), absl::Now() + absl::Seconds(5));
+  absl::SleepFor(kSlowish + absl::Milliseconds(300));
+  absl::StatusOr<FetchResult> next = fetcher.CachedGet(server.Url("/slowish"), NoExpiry(),
+                                                       absl::Now() + absl::Milliseconds(100));
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(next->body, "slow-body");
+  EXPECT_TRUE(next->from_cache);
+  EXPECT_EQ(server.Requests("/slowish"), 1);
+  EXPECT_EQ(fetcher.stats().misses, 1u);
+  EXPECT_EQ(fetcher.stats().hits, 1u);
+}
+
+// A caller that arrives while a hurried caller's transfer still runs in the
+// background waits for that transfer: one request to the server.
+TEST(FetcherTest, LaterCallerJoinsABackgroundTransfer) {
+  TestHttpServer server;
+  Fetcher fetcher(TestPolicy());
+  const absl::Time start = absl::Now();
+  absl::StatusOr<FetchResult> hurried =
+      fetcher.CachedGet(server.Url("/slowish"), NoExpiry(), start + absl::Milliseconds(50));
+  EXPECT_EQ(hurried.status().code(), absl::StatusCode::kDeadlineExceeded) << hurried.status();
+  absl::StatusOr<FetchResult> patient = fetcher.CachedGet(server.Url("/slowish"), NoExpiry());
   ASSERT_TRUE(patient.ok()) << patient.status();
   EXPECT_EQ(patient->body, "slow-body");
-  EXPECT_FALSE(patient->from_cache);
-  absl::StatusOr<FetchResult> cached = fetcher.CachedGet(server.Url("/slowish"), NoExpiry());
-  ASSERT_TRUE(cached.ok());
-  EXPECT_TRUE(cached->from_cache);
-  EXPECT_EQ(server.Requests("/slowish"), 2);
+  EXPECT_LT(absl::Now() - start, kSlowish + absl::Milliseconds(250));
+  EXPECT_EQ(server.Requests("/slowish"), 1);
+  EXPECT_EQ(fetcher.stats().coalesced, 1u);
+}
+
+// Past kMaxBackgroundTransfers, a hurried caller's transfer is its own again:
+// cut at its deadline, and the cut not cached.
+TEST(FetcherTest, BackgroundTransfersAreCapped) {
+  TestHttpServer server;
+  FetchPolicy policy = TestPolicy();
+  policy.total_timeout = absl::Seconds(5);  // /slow answers after 3 s.
+  Fetcher fetcher(policy);
+  const std::string url = server.Url("/slow");
+  for (int i = 0; i < Fetcher::kMaxBackgroundTransfers; ++i) {
+    absl::StatusOr<FetchResult> r =
+        fetcher.CachedPost(url, absl::StrCat("request ", i), "text/plain", NoExpiry(),
+                           absl::Now() + absl::Milliseconds(20));
+    ASSERT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded) << r.status();
+    EXPECT_THAT(r.status().message(), HasSubstr("the transfer goes on"));
+  }
+  const absl::Time start = absl::Now();
+  absl::StatusOr<FetchResult> own = fetcher.CachedPost(url, "one more", "text/plain", NoExpiry(),
+                                                       start + absl::Milliseconds(200));
+  EXPECT_EQ(own.status().code(), absl::StatusCode::kDeadlineExceeded) << own.status();
+  EXPECT_THAT(own.status().message(), Not(HasSubstr("the transfer goes on")));
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(150));
+  EXPECT_LT(absl::Now() - start, absl::Milliseconds(700));
 }
 
 // Waiting for another caller's transfer stops at the waiter's own deadline;
@@ -548,6 +592,23 @@ TEST(FetcherTest, DestructorStopsPromptlyDuringARefresh) {
   }
   ASSERT_EQ(server.Requests("/slow-after-first"), 2);
   absl::Time start = absl::Now();
+  fetcher.reset();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+}
+
+TEST(FetcherTest, DestructorStopsPromptlyDuringABackgroundTransfer) {
+  TestHttpServer server;
+  FetchPolicy policy = TestPolicy();
+  policy.total_timeout = absl::Seconds(10);
+  auto fetcher = std::make_unique<Fetcher>(policy);
+  absl::StatusOr<FetchResult> hurried =
+      fetcher->CachedGet(server.Url("/slow"), NoExpiry(), absl::Now() + absl::Milliseconds(50));
+  EXPECT_EQ(hurried.status().code(), absl::StatusCode::kDeadlineExceeded) << hurried.status();
+  for (int i = 0; i < 100 && server.Requests("/slow") < 1; ++i) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  ASSERT_EQ(server.Requests("/slow"), 1);
+  const absl::Time start = absl::Now();
   fetcher.reset();
   EXPECT_LT(absl::Now() - start, absl::Seconds(2));
 }

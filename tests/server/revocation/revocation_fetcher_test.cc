@@ -12,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "server/pki/certificate.h"
 #include "tests/integration/server_process.h"
@@ -19,6 +20,8 @@
 
 namespace chainverify::revocation {
 namespace {
+
+constexpr absl::Time kNoDeadline = absl::InfiniteFuture();
 
 using ::chainverify::testing::CertSpec;
 using ::chainverify::testing::CrlSpec;
@@ -91,8 +94,9 @@ testing::HelperProcess* RevocationFetcherTest::http_ = nullptr;
 TEST_F(RevocationFetcherTest, ParsedCrlIsSharedAcrossRequests) {
   HttpRevocationFetcher fetcher(Policy());
   pki::CertificatePtr cert = CertWith({"big.crl"});
-  pki::RevocationFetcher::FetchedCrls first = fetcher.FetchCrls(*cert);
-  pki::RevocationFetcher::FetchedCrls second = fetcher.FetchCrls(*CertWith({"big.crl"}));
+  pki::RevocationFetcher::FetchedCrls first = fetcher.FetchCrls(*cert, kNoDeadline);
+  pki::RevocationFetcher::FetchedCrls second =
+      fetcher.FetchCrls(*CertWith({"big.crl"}), kNoDeadline);
   ASSERT_EQ(first.sets.size(), 1u);
   ASSERT_EQ(second.sets.size(), 1u);
   EXPECT_EQ(first.sets[0].get(), second.sets[0].get());  // Parsed once.
@@ -103,7 +107,8 @@ TEST_F(RevocationFetcherTest, CrlOverTheCapIsRefusedWithTheReason) {
   CrlCacheOptions options;
   options.max_crl_bytes = 1000;  // big.crl is about 2,700 bytes.
   HttpRevocationFetcher fetcher(Policy(), options);
-  pki::RevocationFetcher::FetchedCrls fetched = fetcher.FetchCrls(*CertWith({"big.crl"}));
+  pki::RevocationFetcher::FetchedCrls fetched =
+      fetcher.FetchCrls(*CertWith({"big.crl"}), kNoDeadline);
   EXPECT_TRUE(fetched.sets.empty());
   ASSERT_EQ(fetched.errors.size(), 1u);
   EXPECT_TRUE(absl::StrContains(fetched.errors[0], "larger than 1000 bytes")) << fetched.errors[0];
@@ -112,23 +117,25 @@ TEST_F(RevocationFetcherTest, CrlOverTheCapIsRefusedWithTheReason) {
 
 TEST_F(RevocationFetcherTest, FollowsFreshestCrlOneLevel) {
   HttpRevocationFetcher fetcher(Policy());
-  pki::RevocationFetcher::FetchedCrls fetched = fetcher.FetchCrls(*CertWith({"complete.crl"}));
+  pki::RevocationFetcher::FetchedCrls fetched =
+      fetcher.FetchCrls(*CertWith({"complete.crl"}), kNoDeadline);
   EXPECT_TRUE(fetched.errors.empty()) << fetched.errors[0];
   ASSERT_EQ(fetched.sets.size(), 2u);  // The complete CRL and its delta, once.
   // A CRL naming itself: fetched once.
-  fetched = fetcher.FetchCrls(*CertWith({"self.crl"}));
+  fetched = fetcher.FetchCrls(*CertWith({"self.crl"}), kNoDeadline);
   EXPECT_EQ(fetched.sets.size(), 1u);
 }
 
 TEST_F(RevocationFetcherTest, NotACrlAndTooManyUrlsAreReported) {
   HttpRevocationFetcher fetcher(Policy());
-  pki::RevocationFetcher::FetchedCrls junk = fetcher.FetchCrls(*CertWith({"junk.crl"}));
+  pki::RevocationFetcher::FetchedCrls junk =
+      fetcher.FetchCrls(*CertWith({"junk.crl"}), kNoDeadline);
   EXPECT_TRUE(junk.sets.empty());
   ASSERT_EQ(junk.errors.size(), 1u);
   EXPECT_TRUE(absl::StrContains(junk.errors[0], "not a DER X.509 CRL")) << junk.errors[0];
   std::vector<std::string> many;
   for (int i = 0; i < 12; ++i) many.push_back(absl::StrCat("missing", i, ".crl"));
-  pki::RevocationFetcher::FetchedCrls capped = fetcher.FetchCrls(*CertWith(many));
+  pki::RevocationFetcher::FetchedCrls capped = fetcher.FetchCrls(*CertWith(many), kNoDeadline);
   EXPECT_EQ(capped.errors.size(), kMaxCrlUrlsPerCertificate + 1);
   EXPECT_TRUE(absl::StrContains(capped.errors.back(), "more than 8 CRL URLs"));
 }
