@@ -489,6 +489,7 @@ absl::StatusOr<FetchResult> Fetcher::CachedFetch(Request request, ExpiryFn expir
       return value;
     }
     if (now >= deadline) {
+      ++stats_.deadline;
       return absl::DeadlineExceededError(absl::StrCat(
           "this request's deadline passed before ", ForMessage(request.url), " was fetched"));
     }
@@ -524,6 +525,10 @@ absl::StatusOr<FetchResult> Fetcher::CachedFetch(Request request, ExpiryFn expir
     }
   }
   if (!flight->done.WaitForNotificationWithDeadline(deadline)) {
+    {
+      absl::MutexLock lock(&mu_);
+      ++stats_.deadline;
+    }
     return absl::DeadlineExceededError(absl::StrCat(
         "stopped waiting for ", ForMessage(request.url),
         " at this request's deadline; the transfer goes on and its answer "

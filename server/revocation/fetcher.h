@@ -94,12 +94,15 @@ class Fetcher {
     uint64_t coalesced = 0;  // Cached* that waited for another caller's fetch.
     uint64_t failures = 0;   // Transfers that failed (not counting refusals).
     uint64_t refused = 0;    // Requests refused by policy (PERMISSION_DENIED).
+    // Cached* whose caller's deadline came first: it stopped waiting (any
+    // transfer went on) or had no time left to start one.
+    uint64_t deadline = 0;
 
     // The totals by outcome name ("hit", "miss", "coalesced", "failure",
-    // "refused"), the labels of the fetch metrics.
+    // "refused", "deadline"), the labels of the fetch metrics.
     std::vector<std::pair<std::string, uint64_t>> ByOutcome() const {
-      return {{"hit", hits}, {"miss", misses}, {"coalesced", coalesced},
-              {"failure", failures}, {"refused", refused}};
+      return {{"hit", hits},         {"miss", misses},       {"coalesced", coalesced},
+              {"failure", failures}, {"refused", refused},   {"deadline", deadline}};
     }
   };
 

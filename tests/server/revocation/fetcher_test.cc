@@ -397,6 +397,7 @@ TEST(FetcherTest, CallerDeadlineStopsTheWaitNotTheTransfer) {
   EXPECT_EQ(server.Requests("/slowish"), 1);
   EXPECT_EQ(fetcher.stats().misses, 1u);
   EXPECT_EQ(fetcher.stats().hits, 1u);
+  EXPECT_EQ(fetcher.stats().deadline, 1u);
 }
 
 // A caller that arrives while a hurried caller's transfer still runs in the
@@ -457,6 +458,7 @@ TEST(FetcherTest, WaiterStopsAtItsDeadline) {
   EXPECT_LT(absl::Now() - start, absl::Milliseconds(200));
   leader.join();
   EXPECT_EQ(server.Requests("/slowish"), 1);
+  EXPECT_EQ(fetcher.stats().deadline, 1u);
 }
 
 TEST(FetcherTest, DeadlineAlreadyPassedFetchesNothing) {
