@@ -288,12 +288,12 @@ Fetcher::~Fetcher() {
   }
   refresh_thread_.join();
   // Background transfers see stopping_ and abort (CANCELLED).
-  absl::flat_hash_map<std::thread::id, std::thread> background;
+  std::vector<pthread_t> background;
   {
     absl::MutexLock lock(&mu_);
     background.swap(background_);
   }
-  for (auto& [id, thread] : background) thread.join();
+  for (pthread_t thread : background) pthread_join(thread, nullptr);
   // Refreshes that never started: nobody should wait on them, but never hang.
   absl::MutexLock lock(&mu_);
   for (auto& [key, entry] : cache_) {
@@ -330,7 +330,8 @@ Fetcher::Stats Fetcher::stats() const {
   return stats_;
 }
 
-absl::StatusOr<FetchResult> Fetcher::Fetch(const Request& request, absl::Duration timeout) {
+absl::StatusOr<FetchResult> Fetcher::Fetch(const Request& request, absl::Duration timeout,
+                                           bool caller_deadline) {
   absl::StatusOr<FetchResult> result = Transfer(request, timeout);
   if (!result.ok()) {
     const absl::StatusCode code = result.status().code();
@@ -338,6 +339,8 @@ absl::StatusOr<FetchResult> Fetcher::Fetch(const Request& request, absl::Duratio
     if (code == absl::StatusCode::kPermissionDenied ||
         code == absl::StatusCode::kInvalidArgument) {
       ++stats_.refused;
+    } else if (caller_deadline && code == absl::StatusCode::kDeadlineExceeded) {
+      ++stats_.deadline;
     } else {
       ++stats_.failures;
     }
@@ -488,11 +491,6 @@ absl::StatusOr<FetchResult> Fetcher::CachedFetch(Request request, ExpiryFn expir
       if (value.ok()) value->from_cache = true;
       return value;
     }
-    if (now >= deadline) {
-      ++stats_.deadline;
-      return absl::DeadlineExceededError(absl::StrCat(
-          "this request's deadline passed before ", ForMessage(request.url), " was fetched"));
-    }
     if (it == cache_.end()) {
       if (cache_.size() >= next_sweep_size_) SweepExpiredLocked(now);
       it = cache_.try_emplace(key).first;
@@ -537,31 +535,50 @@ absl::StatusOr<FetchResult> Fetcher::CachedFetch(Request request, ExpiryFn expir
   return flight->result;
 }
 
+struct Fetcher::BackgroundFlight {
+  Fetcher* fetcher;
+  std::string key;
+  Request request;
+  ExpiryFn expiry_of;
+  std::shared_ptr<Flight> flight;
+};
+
+void* Fetcher::RunBackgroundFlight(void* arg) {
+  std::unique_ptr<BackgroundFlight> run(static_cast<BackgroundFlight*>(arg));
+  Fetcher* const fetcher = run->fetcher;
+  fetcher->RunFlight(run->key, run->request, run->expiry_of, run->flight,
+                     absl::InfiniteFuture());
+  run.reset();
+  absl::MutexLock lock(&fetcher->mu_);
+  fetcher->background_finished_.push_back(pthread_self());
+  return nullptr;
+}
+
 bool Fetcher::StartBackgroundFlight(const std::string& key, const Request& request,
                                     const ExpiryFn& expiry_of,
                                     const std::shared_ptr<Flight>& flight) {
-  std::vector<std::thread> finished;
+  std::vector<pthread_t> finished;
   bool started = false;
   {
     absl::MutexLock lock(&mu_);
-    for (const std::thread::id& id : background_finished_) {
-      auto it = background_.find(id);
-      if (it == background_.end()) continue;
-      finished.push_back(std::move(it->second));
-      background_.erase(it);
+    finished.swap(background_finished_);
+    for (pthread_t thread : finished) {
+      auto it = std::find_if(background_.begin(), background_.end(),
+                             [&](pthread_t t) { return pthread_equal(t, thread); });
+      if (it != background_.end()) background_.erase(it);
     }
-    background_finished_.clear();
     if (!stopping_.load() && background_.size() < kMaxBackgroundTransfers) {
-      std::thread thread([this, key, request, expiry_of, flight] {
-        RunFlight(key, request, expiry_of, flight, absl::InfiniteFuture());
-        absl::MutexLock lock(&mu_);
-        background_finished_.push_back(std::this_thread::get_id());
-      });
-      background_.emplace(thread.get_id(), std::move(thread));
-      started = true;
+      auto* run = new BackgroundFlight{this, key, request, expiry_of, flight};
+      pthread_t thread;
+      if (pthread_create(&thread, nullptr, &RunBackgroundFlight, run) == 0) {
+        background_.push_back(thread);
+        started = true;
+      } else {
+        delete run;  // The caller runs the transfer itself.
+      }
     }
   }
-  for (std::thread& thread : finished) thread.join();
+  for (pthread_t thread : finished) pthread_join(thread, nullptr);
   return started;
 }
 
@@ -572,7 +589,8 @@ void Fetcher::RunFlight(const std::string& key, const Request& request,
   // Cut short by the caller's deadline rather than total_timeout: says nothing
   // about the URL, so it is not cached.
   const bool caller_deadline = left < policy_.total_timeout;
-  absl::StatusOr<FetchResult> result = Fetch(request, std::min(left, policy_.total_timeout));
+  absl::StatusOr<FetchResult> result =
+      Fetch(request, std::min(left, policy_.total_timeout), caller_deadline);
   const bool cacheable =
       result.status().code() != absl::StatusCode::kCancelled &&
       !(caller_deadline && result.status().code() == absl::StatusCode::kDeadlineExceeded);

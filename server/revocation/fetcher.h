@@ -10,6 +10,7 @@
 #ifndef CHAINVERIFY_SERVER_REVOCATION_FETCHER_H_
 #define CHAINVERIFY_SERVER_REVOCATION_FETCHER_H_
 
+#include <pthread.h>
 #include <sys/socket.h>
 
 #include <atomic>
@@ -94,8 +95,8 @@ class Fetcher {
     uint64_t coalesced = 0;  // Cached* that waited for another caller's fetch.
     uint64_t failures = 0;   // Transfers that failed (not counting refusals).
     uint64_t refused = 0;    // Requests refused by policy (PERMISSION_DENIED).
-    // Cached* whose caller's deadline came first: it stopped waiting (any
-    // transfer went on) or had no time left to start one.
+    // Cached* whose caller's deadline came first: it stopped waiting (the
+    // transfer went on), or its own transfer was cut short.
     uint64_t deadline = 0;
 
     // The totals by outcome name ("hit", "miss", "coalesced", "failure",
@@ -127,13 +128,13 @@ class Fetcher {
   //
   // `deadline` is the caller's: it stops waiting then (DEADLINE_EXCEEDED),
   // but the transfer does not stop with it. A transfer that a caller with
-  // less than total_timeout left starts runs on a background thread until
-  // it ends on its own (total_timeout at most), and its answer is cached for
-  // the requests that come next, so a slow responder costs one impatient
-  // request its answer, not every request. At most
-  // kMaxBackgroundTransfers run so; past that, the caller's transfer is cut
-  // at its deadline and the cut is not cached. A deadline already passed
-  // fetches nothing.
+  // less than total_timeout left starts (a deadline already passed too) runs
+  // on a background thread until it ends on its own (total_timeout at most),
+  // and its answer is cached for the requests that come next, so a slow
+  // responder costs one impatient request its answer, not every request. At
+  // most kMaxBackgroundTransfers run so; past that (or when no thread can be
+  // made), the caller's transfer is cut at its deadline and the cut is not
+  // cached.
   absl::StatusOr<FetchResult> CachedGet(const std::string& url, ExpiryFn expiry_of,
                                         absl::Time deadline = absl::InfiniteFuture());
   absl::StatusOr<FetchResult> CachedPost(const std::string& url, const std::string& body,
@@ -165,7 +166,10 @@ class Fetcher {
     std::shared_ptr<Flight> flight;  // Set while a transfer is pending.
   };
 
-  absl::StatusOr<FetchResult> Fetch(const Request& request, absl::Duration timeout);
+  // `caller_deadline`: `timeout` is a caller's deadline rather than
+  // total_timeout, so running out of it counts as `deadline`, not `failures`.
+  absl::StatusOr<FetchResult> Fetch(const Request& request, absl::Duration timeout,
+                                    bool caller_deadline = false);
   absl::StatusOr<FetchResult> Transfer(const Request& request, absl::Duration timeout);
   absl::StatusOr<FetchResult> CachedFetch(Request request, ExpiryFn expiry_of,
                                           absl::Time deadline);
@@ -176,9 +180,11 @@ class Fetcher {
   void SweepExpiredLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RefreshLoop();
   // Starts RunFlight on a background thread, unless kMaxBackgroundTransfers
-  // already run; false then.
+  // already run or no thread can be made; false then.
+  struct BackgroundFlight;
   bool StartBackgroundFlight(const std::string& key, const Request& request,
                              const ExpiryFn& expiry_of, const std::shared_ptr<Flight>& flight);
+  static void* RunBackgroundFlight(void* flight);  // pthread_create's entry.
 
   const FetchPolicy policy_;
   std::atomic<bool> stopping_{false};
@@ -191,10 +197,11 @@ class Fetcher {
   absl::CondVar refresh_cv_;
   Stats stats_ ABSL_GUARDED_BY(mu_);
   std::thread refresh_thread_;
-  // Background transfers (StartBackgroundFlight), joined when they have
-  // finished (by the next start) or by the destructor.
-  absl::flat_hash_map<std::thread::id, std::thread> background_ ABSL_GUARDED_BY(mu_);
-  std::vector<std::thread::id> background_finished_ ABSL_GUARDED_BY(mu_);
+  // Background transfers (StartBackgroundFlight): POSIX threads, whose
+  // creation reports failure without exceptions. Joined once finished, by
+  // the next start, or by the destructor.
+  std::vector<pthread_t> background_ ABSL_GUARDED_BY(mu_);
+  std::vector<pthread_t> background_finished_ ABSL_GUARDED_BY(mu_);
 };
 
 // Exposed for tests.

@@ -44,6 +44,7 @@ constexpr absl::Duration kSlow = absl::Seconds(3);            // Over it.
 //   /slowish   200 after kSlowish
 //   /slow      200 after kSlow
 //   /slow-after-first  200 at once the first time, then like /slow
+//   /stall     never answers (until the server stops)
 //   /redirect  302 to /crl
 //   /post      200 echoing "<content-type>|<body>"
 //   other      404
@@ -163,6 +164,8 @@ class TestHttpServer {
     } else if (path == "/slowish" || path == "/slow" || path == "/slow-after-first") {
       if (stop_.WaitForNotificationWithTimeout(path == "/slow" ? kSlow : kSlowish)) return;
       Respond(fd, "200 OK", "slow-body");
+    } else if (path == "/stall") {
+      stop_.WaitForNotification();
     } else if (path == "/redirect") {
       Send(fd, absl::StrCat("HTTP/1.1 302 Found\r\nLocation: ", "/crl",
                             "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"));
@@ -388,16 +391,23 @@ TEST(FetcherTest, CallerDeadlineStopsTheWaitNotTheTransfer) {
   EXPECT_EQ(hurried.status().code(), absl::StatusCode::kDeadlineExceeded) << hurried.status();
   EXPECT_THAT(hurried.status().message(), HasSubstr("the transfer goes on"));
   EXPECT_LT(absl::Now() - start, absl::Milliseconds(250));
-  absl::SleepFor(kSlowish + absl::Milliseconds(300));
-  absl::StatusOr<FetchResult> next = fetcher.CachedGet(server.Url("/slowish"), NoExpiry(),
-                                                       absl::Now() + absl::Milliseconds(100));
+  // Polled (a loaded machine may take a while) with 10 ms waits, each of
+  // which joins the transfer still going on, until one sees its body.
+  absl::StatusOr<FetchResult> next = absl::UnknownError("not asked");
+  while (absl::Now() - start < absl::Seconds(5)) {
+    next = fetcher.CachedGet(server.Url("/slowish"), NoExpiry(),
+                             absl::Now() + absl::Milliseconds(10));
+    if (next.ok()) break;
+    EXPECT_EQ(next.status().code(), absl::StatusCode::kDeadlineExceeded) << next.status();
+  }
   ASSERT_TRUE(next.ok()) << next.status();
   EXPECT_EQ(next->body, "slow-body");
-  EXPECT_TRUE(next->from_cache);
+  absl::StatusOr<FetchResult> cached = fetcher.CachedGet(server.Url("/slowish"), NoExpiry(),
+                                                         absl::Now() + absl::Milliseconds(10));
+  ASSERT_TRUE(cached.ok()) << cached.status();
+  EXPECT_TRUE(cached->from_cache);
   EXPECT_EQ(server.Requests("/slowish"), 1);
   EXPECT_EQ(fetcher.stats().misses, 1u);
-  EXPECT_EQ(fetcher.stats().hits, 1u);
-  EXPECT_EQ(fetcher.stats().deadline, 1u);
 }
 
 // A caller that arrives while a hurried caller's transfer still runs in the
@@ -412,33 +422,56 @@ TEST(FetcherTest, LaterCallerJoinsABackgroundTransfer) {
   absl::StatusOr<FetchResult> patient = fetcher.CachedGet(server.Url("/slowish"), NoExpiry());
   ASSERT_TRUE(patient.ok()) << patient.status();
   EXPECT_EQ(patient->body, "slow-body");
-  EXPECT_LT(absl::Now() - start, kSlowish + absl::Milliseconds(250));
+  EXPECT_LT(absl::Now() - start, kSlowish + absl::Seconds(1));  // Not a second transfer.
   EXPECT_EQ(server.Requests("/slowish"), 1);
   EXPECT_EQ(fetcher.stats().coalesced, 1u);
 }
 
 // Past kMaxBackgroundTransfers, a hurried caller's transfer is its own again:
-// cut at its deadline, and the cut not cached.
+// cut at its deadline, and the cut not cached (the next caller asks again).
 TEST(FetcherTest, BackgroundTransfersAreCapped) {
   TestHttpServer server;
   FetchPolicy policy = TestPolicy();
-  policy.total_timeout = absl::Seconds(5);  // /slow answers after 3 s.
+  policy.total_timeout = absl::Seconds(60);  // /stall answers never.
   Fetcher fetcher(policy);
-  const std::string url = server.Url("/slow");
+  const std::string url = server.Url("/stall");
+  auto hurried = [&](const std::string& body) {
+    return fetcher.CachedPost(url, body, "text/plain", NoExpiry(),
+                              absl::Now() + absl::Milliseconds(100));
+  };
   for (int i = 0; i < Fetcher::kMaxBackgroundTransfers; ++i) {
-    absl::StatusOr<FetchResult> r =
-        fetcher.CachedPost(url, absl::StrCat("request ", i), "text/plain", NoExpiry(),
-                           absl::Now() + absl::Milliseconds(20));
+    absl::StatusOr<FetchResult> r = hurried(absl::StrCat("request ", i));
     ASSERT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded) << r.status();
-    EXPECT_THAT(r.status().message(), HasSubstr("the transfer goes on"));
+    ASSERT_THAT(r.status().message(), HasSubstr("the transfer goes on"));
   }
-  const absl::Time start = absl::Now();
-  absl::StatusOr<FetchResult> own = fetcher.CachedPost(url, "one more", "text/plain", NoExpiry(),
-                                                       start + absl::Milliseconds(200));
-  EXPECT_EQ(own.status().code(), absl::StatusCode::kDeadlineExceeded) << own.status();
-  EXPECT_THAT(own.status().message(), Not(HasSubstr("the transfer goes on")));
-  EXPECT_GE(absl::Now() - start, absl::Milliseconds(150));
-  EXPECT_LT(absl::Now() - start, absl::Milliseconds(700));
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    absl::StatusOr<FetchResult> own = hurried("one more");
+    EXPECT_EQ(own.status().code(), absl::StatusCode::kDeadlineExceeded) << own.status();
+    EXPECT_THAT(own.status().message(), Not(HasSubstr("the transfer goes on")));
+  }
+  for (int i = 0; i < 100 && server.Requests("/stall") < Fetcher::kMaxBackgroundTransfers + 2;
+       ++i) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_EQ(server.Requests("/stall"), Fetcher::kMaxBackgroundTransfers + 2);
+  EXPECT_EQ(fetcher.stats().deadline, Fetcher::kMaxBackgroundTransfers + 2u);
+  EXPECT_EQ(fetcher.stats().failures, 0u);
+}
+
+// Finished background transfers free their place: many more than
+// kMaxBackgroundTransfers quick ones, one after another, all in the background.
+TEST(FetcherTest, FinishedBackgroundTransfersAreReaped) {
+  TestHttpServer server;
+  Fetcher fetcher(TestPolicy());
+  for (int i = 0; i < 2 * Fetcher::kMaxBackgroundTransfers; ++i) {
+    absl::StatusOr<FetchResult> r = fetcher.CachedPost(
+        server.Url("/post"), absl::StrCat("request ", i), "text/plain", NoExpiry(),
+        absl::Now() + absl::Milliseconds(500));
+    ASSERT_TRUE(r.ok()) << r.status();
+  }
+  absl::StatusOr<FetchResult> stalled = fetcher.CachedGet(
+      server.Url("/stall"), NoExpiry(), absl::Now() + absl::Milliseconds(50));
+  EXPECT_THAT(stalled.status().message(), HasSubstr("the transfer goes on"));
 }
 
 // Waiting for another caller's transfer stops at the waiter's own deadline;
@@ -461,13 +494,19 @@ TEST(FetcherTest, WaiterStopsAtItsDeadline) {
   EXPECT_EQ(fetcher.stats().deadline, 1u);
 }
 
-TEST(FetcherTest, DeadlineAlreadyPassedFetchesNothing) {
+// A caller with no time left gets nothing, but its transfer still serves the
+// next caller.
+TEST(FetcherTest, DeadlineAlreadyPassedStillFetchesForTheNextCaller) {
   TestHttpServer server;
   Fetcher fetcher(TestPolicy());
   absl::StatusOr<FetchResult> r =
-      fetcher.CachedGet(server.Url("/crl"), NoExpiry(), absl::Now() - absl::Seconds(1));
+      fetcher.CachedGet(server.Url("/slowish"), NoExpiry(), absl::Now() - absl::Seconds(1));
   EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded) << r.status();
-  EXPECT_EQ(server.Requests("/crl"), 0);
+  absl::StatusOr<FetchResult> next = fetcher.CachedGet(server.Url("/slowish"), NoExpiry());
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(next->body, "slow-body");
+  EXPECT_EQ(server.Requests("/slowish"), 1);
+  EXPECT_EQ(fetcher.stats().coalesced, 1u);
 }
 
 TEST(FetcherTest, HostNotAllowedMakesNoConnection) {
@@ -604,12 +643,13 @@ TEST(FetcherTest, DestructorStopsPromptlyDuringABackgroundTransfer) {
   policy.total_timeout = absl::Seconds(10);
   auto fetcher = std::make_unique<Fetcher>(policy);
   absl::StatusOr<FetchResult> hurried =
-      fetcher->CachedGet(server.Url("/slow"), NoExpiry(), absl::Now() + absl::Milliseconds(50));
+      fetcher->CachedGet(server.Url("/stall"), NoExpiry(), absl::Now() + absl::Milliseconds(50));
   EXPECT_EQ(hurried.status().code(), absl::StatusCode::kDeadlineExceeded) << hurried.status();
-  for (int i = 0; i < 100 && server.Requests("/slow") < 1; ++i) {
+  ASSERT_THAT(hurried.status().message(), HasSubstr("the transfer goes on"));
+  for (int i = 0; i < 100 && server.Requests("/stall") < 1; ++i) {
     absl::SleepFor(absl::Milliseconds(5));
   }
-  ASSERT_EQ(server.Requests("/slow"), 1);
+  ASSERT_EQ(server.Requests("/stall"), 1);
   const absl::Time start = absl::Now();
   fetcher.reset();
   EXPECT_LT(absl::Now() - start, absl::Seconds(2));
