@@ -102,14 +102,14 @@ class Fetcher {
     // The totals by outcome name ("hit", "miss", "coalesced", "failure",
     // "refused", "deadline"), the labels of the fetch metrics.
     std::vector<std::pair<std::string, uint64_t>> ByOutcome() const {
-      return {{"hit", hits},         {"miss", misses},       {"coalesced", coalesced},
-              {"failure", failures}, {"refused", refused},   {"deadline", deadline}};
+      return {{"hit", hits},         {"miss", misses},     {"coalesced", coalesced},
+              {"failure", failures}, {"refused", refused}, {"deadline", deadline}};
     }
   };
 
   explicit Fetcher(FetchPolicy policy);
-  // Stops the refresh thread; an ongoing refresh is aborted. No call may be in
-  // progress.
+  // Stops the refresh thread and the background transfers; ongoing transfers
+  // are aborted. No call may be in progress.
   ~Fetcher();
 
   Fetcher(const Fetcher&) = delete;
