@@ -212,6 +212,11 @@ HelperProcess::HelperProcess(std::vector<std::string> argv_in, int port) {
   for (int i = 0; i < 200 && !PortListening(port); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
+  // A helper that exited (its port taken, say) is not what listens there.
+  if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
+    pid_ = -1;
+    return;
+  }
   listening_ = PortListening(port);
 }
 

@@ -46,7 +46,8 @@ class ServerProcess {
 class HelperProcess {
  public:
   // Starts argv (argv[0] an absolute path) and waits up to 10 s for something
-  // to listen on `port` (see PortListening).
+  // to listen on `port` (see PortListening); listening() is false when the
+  // helper has exited by then.
   HelperProcess(std::vector<std::string> argv, int port);
   ~HelperProcess();
   HelperProcess(const HelperProcess&) = delete;

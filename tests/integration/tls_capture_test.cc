@@ -112,7 +112,9 @@ class TlsCaptureTest : public ::testing::Test {
   static std::vector<std::string> ServerArgs(int port,
                                              std::vector<std::string> extra) {
     std::vector<std::string> args = {
-        "/usr/bin/openssl", "s_server", "-accept", absl::StrCat(port),
+        // Bound where the tests connect. With a bare port, one CI run saw
+        // the port listening in /proc/net and 127.0.0.1 refused.
+        "/usr/bin/openssl", "s_server", "-accept", absl::StrCat("127.0.0.1:", port),
         "-cert", testing::TestTmpPath("leaf.pem"), "-key", testing::TestTmpPath("leaf.key"), "-cert_chain",
         testing::TestTmpPath("extra_and_intermediate.pem"), "-www", "-quiet"};
     args.insert(args.end(), extra.begin(), extra.end());
