@@ -218,7 +218,8 @@ RevocationCheck ChainValidator::CheckRevocation(const Certificate& cert,
     if (answered(check)) return check;
   }
   if (rules_->fetcher != nullptr && rules_->fetch_ocsp) {
-    absl::StatusOr<std::string> response = rules_->fetcher->FetchOcsp(cert, issuer, fetch_deadline_);
+    absl::StatusOr<std::string> response =
+        rules_->fetcher->FetchOcsp(cert, issuer, fetch_deadline_);
     if (response.ok()) {
       RevocationCheck check = CheckOcspResponse(*response, cert, issuer, now);
       judge_responder(check);

@@ -512,13 +512,10 @@ absl::StatusOr<FetchResult> Fetcher::CachedFetch(Request request, ExpiryFn expir
     }
   }
   if (lead) {
-    if (deadline - absl::Now() >= policy_.total_timeout) {
-      // The transfer ends before the caller stops waiting: no thread needed.
-      RunFlight(key, request, expiry_of, flight, absl::InfiniteFuture());
-      return flight->result;
-    }
-    if (!StartBackgroundFlight(key, request, expiry_of, flight)) {
-      RunFlight(key, request, expiry_of, flight, deadline);
+    // A caller with total_timeout left outwaits the transfer: no thread needed.
+    const bool patient = deadline - absl::Now() >= policy_.total_timeout;
+    if (patient || !StartBackgroundFlight(key, request, expiry_of, flight)) {
+      RunFlight(key, request, expiry_of, flight, patient ? absl::InfiniteFuture() : deadline);
       return flight->result;
     }
   }
